@@ -1,0 +1,84 @@
+// The one settings model. Every option is a row of the settings table (settings_table.cc),
+// which drives the command line (CLI11), the YAML loader, ASGID_* environment variables,
+// validation and --help; this struct is where the rows store their values. A reload builds a
+// new Settings and never edits a running one.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace asgid::config {
+
+enum class Lifespan { kAuto, kOn, kOff };
+enum class LogLevel { kTrace, kDebug, kInfo, kWarning, kError, kCritical };
+
+struct Settings {
+  // Application.
+  std::string app;       // "module:attr" (attr may be dotted), as uvicorn takes it
+  std::string app_dir = ".";
+  bool factory = false;  // app names a callable that returns the ASGI app
+  std::string venv;      // virtualenv whose site-packages the app sees; default $VIRTUAL_ENV
+  Lifespan lifespan = Lifespan::kAuto;
+  std::string root_path;
+
+  // Sockets.
+  std::string host = "127.0.0.1";
+  int port = 8000;
+  std::string uds;  // bind a Unix domain socket instead of host:port
+  int backlog = 2048;
+
+  // Logging.
+  LogLevel log_level = LogLevel::kInfo;
+  bool access_log = true;
+
+  // Responses.
+  std::vector<std::pair<std::string, std::string>> headers;  // --header NAME:VALUE, repeatable
+  bool server_header = true;
+  bool date_header = true;
+
+  // Timeouts, in seconds.
+  double timeout_keep_alive = 5.0;
+  double timeout_request_header = 10.0;     // first byte of a request to the end of its headers
+  double timeout_graceful_shutdown = 30.0;  // in-flight requests after SIGTERM/SIGINT
+
+  // Limits.
+  int limit_concurrency = 0;  // requests in flight at once before 503; 0 = no limit
+  int limit_request_line = 8190;           // bytes in the request target (414 beyond)
+  int limit_request_fields = 100;          // header fields (431 beyond)
+  int limit_request_field_size = 8190;     // bytes in one header line (431 beyond)
+  int limit_request_headers_size = 65536;  // bytes in all header lines together (431 beyond)
+
+  // Where the settings came from (for messages).
+  std::string config_file;
+};
+
+// A bad option or config value. The message names the flag or the key, and for YAML the
+// file:line:col where it stands.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// What the command line asked for besides serving.
+enum class Action { kServe, kExitOk };
+
+struct LoadResult {
+  Action action = Action::kServe;  // kExitOk after --help / --version (already printed)
+  Settings settings;
+};
+
+// Builds Settings from defaults, then the YAML file (--config), then ASGID_* environment
+// variables, then the command line, each overriding the one before. Throws ConfigError.
+LoadResult load(int argc, const char* const* argv);
+
+// Loads only a YAML file over `base` (used by load() and by reloads). Throws ConfigError.
+Settings loadYamlFile(const std::string& path, Settings base);
+
+std::string_view toString(Lifespan value);
+std::string_view toString(LogLevel value);
+
+}  // namespace asgid::config

@@ -1,0 +1,1 @@
+# Placeholder: the Python half of the asgid event loop (being written).

@@ -1,0 +1,60 @@
+// Principle: the worker's libev loop *is* the app's asyncio event loop. `asgid_loop.Loop` is a
+// real asyncio event loop (a subclass of the standard library's Unix selector loop, so
+// transports, streams, servers, subprocesses and executors are the stdlib's own), whose core is
+// native on libev: the ready queue, timers (call_at/call_later), fd watchers
+// (add_reader/add_writer and everything built on them), call_soon_threadsafe wake-ups and
+// signal wake-ups (add_signal_handler). The C++ HTTP server registers its own watchers on the
+// same ev loop, so sockets owned by C++ and the app's Python code share one loop and one thread.
+//
+// The GIL is held by the loop's thread at all times except while libev waits in the kernel
+// (ev_set_loop_release_cb), so executor threads run while the loop sleeps, and every watcher
+// callback, native or Python, runs with the GIL held.
+#pragma once
+
+#include <Python.h>
+
+#include <memory>
+
+struct ev_loop;
+
+namespace asgid::py {
+
+// Registers the `_asgid_loop` built-in extension module. Must be called before the interpreter
+// is initialised (Interpreter does it).
+void registerLoopModule();
+
+class EventLoop {
+ public:
+  // Creates a new libev loop (ev_loop_new, never the default loop: its SIGCHLD handler would
+  // reap the children of asyncio's subprocess support) and the Python loop object on it, and
+  // makes it the thread's current event loop (asyncio.set_event_loop). GIL held. Throws PyError.
+  static std::unique_ptr<EventLoop> create();
+  // Closes the Python loop and destroys the libev loop. GIL held.
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  struct ev_loop* ev() const;
+  // The asyncio loop object (borrowed reference, valid for the EventLoop's lifetime).
+  PyObject* pyLoop() const;
+
+  // loop.run_forever(): returns after loop.stop(). GIL held. Throws PyError if it raised.
+  void runForever();
+  // loop.run_until_complete(awaitable): returns a new reference to the result. Throws PyError.
+  PyObject* runUntilComplete(PyObject* awaitable);
+  // loop.stop(), from the loop's thread, GIL held.
+  void stop();
+
+  // An asyncio Task running `coro` on this loop, made without a Python-level create_task call.
+  // New reference, or null with a Python exception set. GIL held.
+  PyObject* createTask(PyObject* coro);
+  // loop.create_future(), as fast as it can be made. New reference or null with exception set.
+  PyObject* createFuture();
+
+ private:
+  struct Impl;
+  explicit EventLoop(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace asgid::py

@@ -1,0 +1,39 @@
+// The embedded CPython interpreter of a worker process. Created once, after fork, on the
+// worker's main thread, which then holds the GIL.
+//
+// Python never installs signal handlers (the worker's libev loop owns signals); SIGPIPE is
+// ignored by the process; stdout/stderr are unbuffered so app output reaches the logs at once;
+// with a virtualenv the program name points at <venv>/bin/python so its site-packages apply.
+#pragma once
+
+#include <Python.h>
+
+#include <string>
+#include <vector>
+
+#include "worker/python/py_ref.h"
+
+namespace asgid::py {
+
+struct InterpreterOptions {
+  std::string venv;                      // empty: none
+  std::vector<std::string> extra_paths;  // prepended to sys.path (the app dir)
+  std::vector<std::string> argv;         // sys.argv
+};
+
+class Interpreter {
+ public:
+  // Initialises Python (PyConfig). Throws std::runtime_error with Python's message on failure.
+  explicit Interpreter(const InterpreterOptions& options);
+  // Finalises Python.
+  ~Interpreter();
+  Interpreter(const Interpreter&) = delete;
+  Interpreter& operator=(const Interpreter&) = delete;
+};
+
+// Imports "module:attr" (attr may be dotted) and returns the object; with `factory`, calls it
+// and returns what it returns. Throws std::runtime_error with one line that names the missing
+// module or attribute (and PyError for an exception raised by the module's own code).
+PyRef importApp(const std::string& spec, bool factory);
+
+}  // namespace asgid::py

@@ -1,0 +1,1 @@
+int asgid_worker_placeholder;

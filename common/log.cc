@@ -13,12 +13,18 @@ bool g_access_enabled = true;
 
 spdlog::level::level_enum toSpd(Level level) {
   switch (level) {
-    case Level::kTrace: return spdlog::level::trace;
-    case Level::kDebug: return spdlog::level::debug;
-    case Level::kInfo: return spdlog::level::info;
-    case Level::kWarning: return spdlog::level::warn;
-    case Level::kError: return spdlog::level::err;
-    case Level::kCritical: return spdlog::level::critical;
+    case Level::kTrace:
+      return spdlog::level::trace;
+    case Level::kDebug:
+      return spdlog::level::debug;
+    case Level::kInfo:
+      return spdlog::level::info;
+    case Level::kWarning:
+      return spdlog::level::warn;
+    case Level::kError:
+      return spdlog::level::err;
+    case Level::kCritical:
+      return spdlog::level::critical;
   }
   return spdlog::level::info;
 }
@@ -28,13 +34,13 @@ spdlog::level::level_enum toSpd(Level level) {
 void setup(Level level, bool access_log) {
   // Unbuffered-enough sinks: stderr flushes every line; the access log flushes on info so a
   // tail -f or journald sees each request at once.
-  g_main = std::make_shared<spdlog::logger>("asgid",
-                                            std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  g_main =
+      std::make_shared<spdlog::logger>("asgid", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   g_main->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%P] [%l] %v");
   g_main->set_level(toSpd(level));
   g_main->flush_on(spdlog::level::trace);
-  g_access = std::make_shared<spdlog::logger>("access",
-                                              std::make_shared<spdlog::sinks::stdout_sink_mt>());
+  g_access =
+      std::make_shared<spdlog::logger>("access", std::make_shared<spdlog::sinks::stdout_sink_mt>());
   g_access->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%P] %v");
   g_access->set_level(spdlog::level::info);
   g_access->flush_on(spdlog::level::info);
@@ -51,7 +57,9 @@ spdlog::logger& access() {
   return *g_access;
 }
 
-bool accessEnabled() { return g_access_enabled; }
+bool accessEnabled() {
+  return g_access_enabled;
+}
 
 std::string sanitize(std::string_view text, size_t max) {
   static constexpr char kHex[] = "0123456789abcdef";

@@ -51,7 +51,8 @@ Interpreter::Interpreter(const InterpreterOptions& options) {
     std::string program = options.venv + "/bin/python";
     if (!fileExists(options.venv + "/pyvenv.cfg")) {
       PyConfig_Clear(&config);
-      throw std::runtime_error("--venv " + options.venv + ": no pyvenv.cfg there, not a virtualenv");
+      throw std::runtime_error("--venv " + options.venv +
+                               ": no pyvenv.cfg there, not a virtualenv");
     }
     check(PyConfig_SetBytesString(&config, &config.program_name, program.c_str()), config);
   }
@@ -70,7 +71,9 @@ Interpreter::Interpreter(const InterpreterOptions& options) {
   }
 }
 
-Interpreter::~Interpreter() { Py_FinalizeEx(); }
+Interpreter::~Interpreter() {
+  Py_FinalizeEx();
+}
 
 namespace {
 
@@ -112,12 +115,13 @@ PyRef importApp(const std::string& spec, bool factory) {
   size_t start = 0;
   while (start <= attrs.size()) {
     size_t dot = attrs.find('.', start);
-    std::string part = attrs.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    std::string part =
+        attrs.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     PyRef next = PyRef::steal(PyObject_GetAttrString(object.get(), part.c_str()));
     if (!next) {
       PyErr_Clear();
-      throw std::runtime_error("attribute \"" + attrs + "\" not found in module \"" +
-                               module_name + "\"");
+      throw std::runtime_error("attribute \"" + attrs + "\" not found in module \"" + module_name +
+                               "\"");
     }
     object = std::move(next);
     if (dot == std::string::npos) break;

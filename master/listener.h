@@ -1,0 +1,22 @@
+// Binds the listening sockets before any worker exists (the master owns them; workers only
+// accept). Throws std::runtime_error naming the address on failure.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/unique_fd.h"
+#include "config/settings.h"
+#include "worker/http/http_server.h"
+
+namespace asgid::master {
+
+struct BoundListener {
+  UniqueFd fd;
+  http::ListenerInfo info;  // info.fd == fd.get(); the real port when port 0 was asked
+  std::string url;          // for the "Listening on" line
+};
+
+std::vector<BoundListener> bindListeners(const config::Settings& settings);
+
+}  // namespace asgid::master

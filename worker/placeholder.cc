@@ -1,1 +1,0 @@
-int asgid_worker_placeholder;

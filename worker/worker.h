@@ -1,0 +1,21 @@
+// A worker process: embeds Python, imports the app, runs lifespan startup, serves HTTP on the
+// listeners it is given until a signal, drains, runs lifespan shutdown, and returns the exit
+// code. Signals are libev watchers on the worker's loop: a handler only records, the loop acts.
+#pragma once
+
+#include <vector>
+
+#include "config/settings.h"
+#include "worker/http/http_server.h"
+
+namespace asgid::worker {
+
+// Exit codes of a worker.
+constexpr int kExitOk = 0;
+constexpr int kExitAppError = 1;       // the app could not be imported or started
+constexpr int kExitStartupFailed = 3;  // lifespan startup failed
+
+int run(const config::Settings& settings, const std::vector<http::ListenerInfo>& listeners,
+        const std::vector<std::string>& urls);
+
+}  // namespace asgid::worker

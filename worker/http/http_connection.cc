@@ -319,7 +319,6 @@ void HttpConnection::completeResponse() {
     server_.requestEnded();
   }
   logAccess();
-  if (!message_complete_) keep_alive_ = false;  // the rest of the body was never read
   if (!keep_alive_ || shutdown_requested_) setState(State::kClosing);
   server_.scheduleFlush(this);
 }
@@ -388,8 +387,16 @@ void HttpConnection::flush() {
   }
   if (state_ == State::kClosing && output_.empty()) {
     beginLingeringClose();
-  } else if (state_ == State::kInRequest && response_complete_ && message_complete_) {
-    processPending();
+  } else if (state_ == State::kInRequest && response_complete_) {
+    if (message_complete_) {
+      processPending();
+    } else {
+      // The app answered without reading the whole body: the rest cannot be told apart from
+      // a next request without reading it all, so the connection ends here.
+      keep_alive_ = false;
+      setState(State::kClosing);
+      if (output_.empty()) beginLingeringClose();
+    }
   }
 }
 

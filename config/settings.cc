@@ -1,1 +1,65 @@
-// Being written.
+// load(): the order of the sources, and nothing else; each source has its own file.
+#include "config/settings.h"
+
+#include <iostream>
+
+#include "config/command_line.h"
+#include "config/environment.h"
+
+namespace asgid::config {
+
+LoadResult load(int argc, const char* const* argv) {
+  return load(argc, argv, processEnvironment(), std::cout);
+}
+
+LoadResult load(int argc, const char* const* argv, const EnvLookup& env, std::ostream& out) {
+  CommandLine command_line = parseCommandLine(argc, argv);
+  if (command_line.help || command_line.version) {
+    out << (command_line.help ? helpText() : "asgid " ASGID_VERSION "\n");
+    return {.action = Action::kExitOk};
+  }
+  Settings settings;
+  applyFallbackDefaults(env, settings);
+  std::string config_file = command_line.config_file;
+  if (config_file.empty()) config_file = readEnv(env, kConfigFileEnv);
+  if (!config_file.empty()) settings = loadYamlFile(config_file, std::move(settings));
+  applyEnvironment(env, settings);
+  applyCommandLine(command_line, settings);
+  if (settings.app.empty()) {
+    throw ConfigError("no app given: pass APP (for example main:app), or set app in the " +
+                      std::string("config file or ASGID_APP"));
+  }
+  return {.action = Action::kServe, .settings = std::move(settings)};
+}
+
+std::string_view toString(Lifespan value) {
+  switch (value) {
+    case Lifespan::kAuto:
+      return "auto";
+    case Lifespan::kOn:
+      return "on";
+    case Lifespan::kOff:
+      return "off";
+  }
+  return "auto";
+}
+
+std::string_view toString(LogLevel value) {
+  switch (value) {
+    case LogLevel::kTrace:
+      return "trace";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarning:
+      return "warning";
+    case LogLevel::kError:
+      return "error";
+    case LogLevel::kCritical:
+      return "critical";
+  }
+  return "info";
+}
+
+}  // namespace asgid::config

@@ -5,9 +5,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <iosfwd>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -18,7 +21,7 @@ enum class LogLevel { kTrace, kDebug, kInfo, kWarning, kError, kCritical };
 
 struct Settings {
   // Application.
-  std::string app;       // "module:attr" (attr may be dotted), as uvicorn takes it
+  std::string app;  // "module:attr" (attr may be dotted), as uvicorn takes it
   std::string app_dir = ".";
   bool factory = false;  // app names a callable that returns the ASGI app
   std::string venv;      // virtualenv whose site-packages the app sees; default $VIRTUAL_ENV
@@ -46,7 +49,7 @@ struct Settings {
   double timeout_graceful_shutdown = 30.0;  // in-flight requests after SIGTERM/SIGINT
 
   // Limits.
-  int limit_concurrency = 0;  // requests in flight at once before 503; 0 = no limit
+  int limit_concurrency = 0;               // requests in flight at once before 503; 0 = no limit
   int limit_request_line = 8190;           // bytes in the request target (414 beyond)
   int limit_request_fields = 100;          // header fields (431 beyond)
   int limit_request_field_size = 8190;     // bytes in one header line (431 beyond)
@@ -72,8 +75,21 @@ struct LoadResult {
 };
 
 // Builds Settings from defaults, then the YAML file (--config), then ASGID_* environment
-// variables, then the command line, each overriding the one before. Throws ConfigError.
+// variables, then the command line, each overriding the one before. Prints --help and
+// --version to stdout. Throws ConfigError.
 LoadResult load(int argc, const char* const* argv);
+
+// Looks up an environment variable: the value, or nullopt when it is unset.
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+
+// The process environment (getenv).
+EnvLookup processEnvironment();
+
+// load() with the environment and the --help/--version output passed in (for tests).
+LoadResult load(int argc, const char* const* argv, const EnvLookup& env, std::ostream& out);
+
+// The --help text: every option with its default, bounds and environment variable.
+std::string helpText();
 
 // Loads only a YAML file over `base` (used by load() and by reloads). Throws ConfigError.
 Settings loadYamlFile(const std::string& path, Settings base);

@@ -138,13 +138,13 @@ void HttpConnection::feed(const char* data, size_t size) {
   }
   if (body_notify_ && observer_ != nullptr) {
     body_notify_ = false;
+    server_.wakeSoon();
     observer_->onBodyReady();
   }
   updateReading();
 }
 
-void HttpConnection::onRequestHead(RequestHead& head) {
-  head_ = std::move(head);
+void HttpConnection::resetRequest() {
   message_complete_ = false;
   body_end_taken_ = false;
   continue_sent_ = false;
@@ -152,10 +152,32 @@ void HttpConnection::onRequestHead(RequestHead& head) {
   response_head_written_ = false;
   response_complete_ = false;
   response_status_ = 0;
+  response_headers_.clear();
   body_bytes_sent_ = 0;
   body_.clear();
+  writer_waiting_ = false;
+}
+
+// RFC 9112 3.2: a server MUST answer 400 to an HTTP/1.1 request without a Host header, and to
+// any request with more than one.
+bool HttpConnection::hostHeaderValid() const {
+  int hosts = 0;
+  for (const auto& header : head_.headers) {
+    if (header.first == "host") ++hosts;
+  }
+  return hosts == 1 || (hosts == 0 && head_.http_minor == 0);
+}
+
+void HttpConnection::onRequestHead(RequestHead& head) {
+  head_ = std::move(head);
   keep_alive_ = head_.keep_alive && !shutdown_requested_;
   setState(State::kInRequest);
+  if (!hostHeaderValid()) {
+    log::main().info("conn {} {}: bad request (400): missing or repeated Host header", id_,
+                     peer_.host);
+    respondError(400);
+    return;
+  }
   if (log::accessEnabled()) request_start_ns_ = monotonicNs();
   const int limit = server_.options().limit_concurrency;
   if (limit > 0 && server_.activeRequests() >= static_cast<size_t>(limit)) {
@@ -383,6 +405,9 @@ void HttpConnection::flush() {
   }
   if (writer_waiting_ && output_.bytes() <= kOutputLowWater && observer_ != nullptr) {
     writer_waiting_ = false;
+    // This runs in the prepare pass, after the loop decided how long to sleep: the task the
+    // observer wakes must not wait for the next event.
+    server_.wakeSoon();
     observer_->onWritable();
   }
   if (state_ == State::kClosing && output_.empty()) {
@@ -411,7 +436,7 @@ void HttpConnection::processPending() {
     return;
   }
   parser_.nextMessage();
-  message_complete_ = false;
+  resetRequest();
   fresh_ = false;
   head_ = RequestHead();
   setState(State::kIdle);
@@ -475,6 +500,7 @@ void HttpConnection::notifyDisconnect(bool abort) {
   if (observer_ == nullptr) return;
   RequestObserver* observer = observer_;
   observer_ = nullptr;
+  server_.wakeSoon();
   observer->onDisconnect(abort);
 }
 

@@ -109,6 +109,8 @@ class HttpConnection : private ParserCallbacks {
   void onPeerClosed();
   void processPending();
   void setState(State state);
+  void resetRequest();
+  bool hostHeaderValid() const;
   void updateReading();
   void completeResponse();
   void beginLingeringClose();

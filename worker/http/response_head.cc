@@ -83,6 +83,8 @@ struct AppFraming {
   std::optional<uint64_t> content_length;
   bool chunked = false;
   bool close = false;
+  bool has_server = false;  // the app's own Server / Date replace ours
+  bool has_date = false;
 };
 
 AppFraming scanAppHeaders(const std::vector<Header>& headers) {
@@ -98,6 +100,10 @@ AppFraming scanAppHeaders(const std::vector<Header>& headers) {
       found.chunked = containsTokenIgnoreCase(value, "chunked");
     } else if (equalsIgnoreCase(name, "connection")) {
       found.close = found.close || containsTokenIgnoreCase(value, "close");
+    } else if (equalsIgnoreCase(name, "server")) {
+      found.has_server = true;
+    } else if (equalsIgnoreCase(name, "date")) {
+      found.has_date = true;
     }
   }
   return found;
@@ -227,8 +233,8 @@ ResponsePlan writeResponseHead(const ResponseHeadInput& input, std::string& out)
       input.request_is_head || input.status < 200 || input.status == 204 || input.status == 304;
 
   appendStatusLine(out, input.status);
-  if (!input.server.empty()) appendHeader(out, "server", input.server);
-  if (!input.date.empty()) appendHeader(out, "date", input.date);
+  if (!input.server.empty() && !app.has_server) appendHeader(out, "server", input.server);
+  if (!input.date.empty() && !app.has_date) appendHeader(out, "date", input.date);
   if (input.extra_headers != nullptr) {
     for (const auto& [name, value] : *input.extra_headers) appendHeader(out, name, value);
   }

@@ -353,3 +353,42 @@ TEST_F(ConnectionTest, ShutdownDrainsAfterCurrentResponse) {
 
 }  // namespace
 }  // namespace asgid::http
+
+namespace asgid::http {
+namespace {
+
+TEST_F(ConnectionTest, BadRequestAfterAGoodOneOnTheSameConnection) {
+  startServer();
+  int fd = connectClient();
+  sendText(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string got =
+      receive(fd, [](const std::string& t) { return t.find("hi") != std::string::npos; });
+  ASSERT_EQ(got.rfind("HTTP/1.1 200", 0), 0u);
+  sendText(fd, "BROKEN LINE\r\n\r\n");
+  got = receive(fd, [](const std::string& t) { return t.find("\r\n\r\n") != std::string::npos; });
+  EXPECT_EQ(got.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << got;
+  close(fd);
+}
+
+TEST_F(ConnectionTest, HostHeaderRequiredOnceOnHttp11) {
+  startServer();
+  for (const char* request :
+       {"GET / HTTP/1.1\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"}) {
+    int fd = connectClient();
+    sendText(fd, request);
+    std::string got =
+        receive(fd, [](const std::string& t) { return t.find("\r\n\r\n") != std::string::npos; });
+    EXPECT_EQ(got.rfind("HTTP/1.1 400 ", 0), 0u) << request;
+    close(fd);
+  }
+  int fd = connectClient();
+  sendText(fd, "GET / HTTP/1.0\r\n\r\n");
+  std::string got =
+      receive(fd, [](const std::string& t) { return t.find("hi") != std::string::npos; });
+  EXPECT_EQ(got.rfind("HTTP/1.1 200 ", 0), 0u) << got;
+  EXPECT_EQ(handler_.requests, 1);
+  close(fd);
+}
+
+}  // namespace
+}  // namespace asgid::http

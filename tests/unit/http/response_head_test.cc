@@ -127,3 +127,23 @@ TEST(ResponseHead, HttpDateIsImfFixdate) {
 
 }  // namespace
 }  // namespace asgid::http
+
+namespace asgid::http {
+namespace {
+
+TEST(ResponseHead, AppServerAndDateReplaceOurs) {
+  std::vector<Header> headers = {{"Server", "myapp"}, {"date", "Thu, 01 Jan 2015 00:00:00 GMT"}};
+  ResponseHeadInput input;
+  input.app_headers = &headers;
+  input.server = "asgid";
+  input.date = "Sun, 06 Nov 1994 08:49:37 GMT";
+  input.whole_body_length = 0;
+  std::string out;
+  writeResponseHead(input, out);
+  EXPECT_EQ(out.find("asgid"), std::string::npos) << out;
+  EXPECT_EQ(out.find("1994"), std::string::npos) << out;
+  EXPECT_NE(out.find("Server: myapp\r\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace asgid::http

@@ -21,10 +21,10 @@
 namespace asgid::http {
 
 struct ParserLimits {
-  size_t max_target = 8190;           // request target bytes (414 beyond)
-  size_t max_fields = 100;            // header fields (431 beyond)
-  size_t max_field_size = 8190;       // one field's name + value bytes (431 beyond)
-  size_t max_headers_size = 65536;    // all names + values together (431 beyond)
+  size_t max_target = 8190;         // request target bytes (414 beyond)
+  size_t max_fields = 100;          // header fields (431 beyond)
+  size_t max_field_size = 8190;     // one field's name + value bytes (431 beyond)
+  size_t max_headers_size = 65536;  // all names + values together (431 beyond)
 };
 
 // A request's head, complete once onHeadersComplete is called.
@@ -33,11 +33,11 @@ struct RequestHead {
   std::string target;  // the raw request target, e.g. "/a%20b?x=1"
   int http_major = 1;
   int http_minor = 1;
-  // Header names lowercased; values as sent (surrounding whitespace trimmed by llhttp);
+  // Header names lowercased; values as sent with surrounding whitespace (OWS) trimmed;
   // order and duplicates kept.
   std::vector<std::pair<std::string, std::string>> headers;
-  bool keep_alive = true;        // per RFC 9112 9.3 (version and Connection header)
-  bool chunked = false;          // Transfer-Encoding: chunked
+  bool keep_alive = true;  // per RFC 9112 9.3 (version and Connection header)
+  bool chunked = false;    // Transfer-Encoding: chunked
   std::optional<uint64_t> content_length;
   bool expect_continue = false;  // Expect: 100-continue (HTTP/1.1 only)
   bool upgrade = false;          // Connection: upgrade with an Upgrade header
@@ -64,8 +64,8 @@ enum class ParseStatus {
 struct ParseResult {
   ParseStatus status = ParseStatus::kNeedMore;
   size_t consumed = 0;
-  int error_status = 0;             // 400, 413, 414, 431 or 505 with kError
-  const char* error_reason = "";    // a short static description for the log
+  int error_status = 0;           // 400, 413, 414, 431 or 505 with kError
+  const char* error_reason = "";  // a short static description for the log
 };
 
 class HttpParser {
@@ -91,21 +91,74 @@ class HttpParser {
   ParseResult finish();
 
  private:
-  // llhttp callbacks (static trampolines live in the .cc).
+  // llhttp callbacks (static trampolines live in the .cc). Each returns 0 to go on, or
+  // reject()'s value to stop llhttp with a status of ours.
   friend struct ParserTrampolines;
+  int onMessageBegin();
+  int onUrl(const char* at, size_t len);
+  int onUrlComplete();
+  int onVersion(const char* at, size_t len);
+  int onVersionComplete();
+  int onHeaderField(const char* at, size_t len);
+  int onHeaderFieldComplete();
+  int onHeaderValue(const char* at, size_t len);
+  int onHeaderValueComplete();
+  int onHeadersComplete();
+  int onBody(const char* at, size_t len);
+  int onMessageComplete();
+
+  int reject(int status, const char* reason);
+  int beginField();
+  int countFieldBytes(size_t len);
+  void fillHead();
+  bool versionSupported() const;
+  ParseResult execute(const char* data, size_t len);
+  ParseResult failFromLlhttp(llhttp_errno_t err, size_t consumed);
+  ParseResult fail(int status, const char* reason, size_t consumed);
+  size_t scanHead(const char* data, size_t len);
+  size_t scanLine(const char* data, size_t i, size_t len);
+  void addLineBytes(const char* at, size_t len);
+  size_t scanFail(size_t at, const char* reason);
+  const char* endHeadLine();
+  void resetMessage();
+
+  // What the head scanner knows about the current message's head. llhttp tolerates a few
+  // line-level forms that RFC 9112 lets a server reject and that proxies read differently
+  // (obs-fold, bare CR or LF, a request line that is not "... HTTP/x.y"); the scanner checks
+  // them on the head's bytes before llhttp acts on them.
+  struct HeadScan {
+    bool cr = false;         // the previous byte was CR
+    bool line_used = false;  // the current line has a byte other than CR/LF
+    bool done = false;       // the empty line that ends the head was seen
+    uint32_t line = 0;       // 0 = the request line
+    uint64_t tail = 0;       // the request line's last 8 bytes
+  };
+  enum class FieldKind : uint8_t { kOther, kTransferEncoding, kExpect };
 
   llhttp_t parser_;
-  llhttp_settings_t settings_;
   ParserCallbacks& callbacks_;
   ParserLimits limits_;
   RequestHead head_;
-  std::string field_;  // header name being read (split callbacks append)
-  std::string value_;  // header value being read
-  size_t headers_bytes_ = 0;
+  HeadScan scan_;
+  const char* scan_reason_ = nullptr;  // set when the scanner rejected the head
+  size_t field_count_ = 0;             // fields (and trailer fields) of this message
+  size_t field_bytes_ = 0;             // name + value bytes of the field being read
+  size_t headers_bytes_ = 0;           // name + value bytes of all fields so far
+  FieldKind field_kind_ = FieldKind::kOther;
+  bool field_open_ = false;  // a field's name has begun, its value is not complete
+  char version_[4] = {};     // the version digits as sent ("1.1"), for 400 vs 505
+  size_t version_len_ = 0;
+  bool version_complete_ = false;
+  bool expect_continue_ = false;
+  bool keep_alive_ = true;  // of the current message (head_ may be moved from)
   bool started_ = false;
   bool head_complete_ = false;
-  int pending_status_ = 0;  // set by a callback that rejects input (414, 431, 505)
+  bool message_complete_ = false;  // paused after a message: nextMessage() resumes
+  bool upgraded_ = false;          // paused after an upgrade head
+  bool closed_ = false;            // the last message ended the connection
+  int pending_status_ = 0;         // set by a callback that rejects input
   const char* pending_reason_ = "";
+  ParseResult error_;  // kError once an error happened (sticky)
 };
 
 }  // namespace asgid::http

@@ -34,6 +34,14 @@ class EventLoop {
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
+  // The libev loop, valid for the EventLoop's lifetime. C++ code may add its own watchers
+  // (ev_io, ev_timer, ev_prepare, ev_check, ev_async, ev_signal) from the loop's thread with
+  // the GIL held; they run inside loop._run_once()'s poll with the GIL held, before that
+  // iteration's ready callbacks, so a task created in a watcher callback takes its first step
+  // in the same iteration. Callbacks must not throw and must not leave a Python exception set.
+  // ev_prepare watchers run before every poll, including the non-blocking ones. Never call
+  // ev_run/ev_break on it: drive it with runForever()/runUntilComplete(). Stop every C++
+  // watcher before destroying the EventLoop.
   struct ev_loop* ev() const;
   // The asyncio loop object (borrowed reference, valid for the EventLoop's lifetime).
   PyObject* pyLoop() const;
@@ -43,6 +51,8 @@ class EventLoop {
   // loop.run_until_complete(awaitable): returns a new reference to the result. Throws PyError.
   PyObject* runUntilComplete(PyObject* awaitable);
   // loop.stop(), from the loop's thread, GIL held.
+  // runForever() returns once the current iteration's ready callbacks have run. Another
+  // thread wakes the loop with loop.call_soon_threadsafe() (GIL) or its own ev_async.
   void stop();
 
   // An asyncio Task running `coro` on this loop, made without a Python-level create_task call.

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -29,7 +30,7 @@ int localPort(int fd) {
   return ntohs(reinterpret_cast<sockaddr_in&>(address).sin_port);
 }
 
-BoundListener bindTcp(const std::string& host, int port, int backlog) {
+BoundListener bindTcp(const std::string& host, int port, int backlog, bool reuse_port) {
   std::string shown = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   std::string address = shown + ":" + std::to_string(port);
   addrinfo hints{};
@@ -64,7 +65,7 @@ BoundListener bindTcp(const std::string& host, int port, int backlog) {
   return listener;
 }
 
-BoundListener bindUnix(const std::string& path, int backlog) {
+BoundListener bindUnix(const std::string& path, int backlog, int perms) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (path.size() >= sizeof address.sun_path) {
@@ -79,6 +80,9 @@ BoundListener bindUnix(const std::string& path, int backlog) {
   if (bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) {
     throw socketError("bind", "unix:" + path);
   }
+  if (perms >= 0 && chmod(path.c_str(), static_cast<mode_t>(perms)) < 0) {
+    throw socketError("chmod", "unix:" + path);
+  }
   if (listen(fd.get(), backlog) < 0) throw socketError("listen on", "unix:" + path);
   BoundListener listener;
   listener.info.fd = fd.get();
@@ -90,14 +94,100 @@ BoundListener bindUnix(const std::string& path, int backlog) {
   return listener;
 }
 
+// A listening socket this process did not bind (--fd, systemd, a binary upgrade), described
+// from the kernel's view of it.
+BoundListener adopt(int fd, const std::string& origin) {
+  sockaddr_storage address;
+  socklen_t length = sizeof address;
+  int listening = 0;
+  socklen_t flag_length = sizeof listening;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) < 0 ||
+      getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &flag_length) < 0 || !listening) {
+    throw std::runtime_error(origin + ": fd " + std::to_string(fd) + " is not a listening socket");
+  }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  BoundListener listener;
+  listener.info.fd = fd;
+  if (address.ss_family == AF_UNIX) {
+    const auto& un = reinterpret_cast<const sockaddr_un&>(address);
+    listener.info.unix_socket = true;
+    listener.info.host = un.sun_path;
+    listener.info.port = -1;
+    listener.url = "unix:" + listener.info.host;
+  } else {
+    char text[INET6_ADDRSTRLEN] = {0};
+    bool v6 = address.ss_family == AF_INET6;
+    const void* raw =
+        v6 ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6&>(address).sin6_addr)
+           : static_cast<const void*>(&reinterpret_cast<sockaddr_in&>(address).sin_addr);
+    inet_ntop(address.ss_family, raw, text, sizeof text);
+    listener.info.host = text;
+    listener.info.port = localPort(fd);
+    listener.url = std::string("http://") + (v6 ? "[" : "") + text + (v6 ? "]" : "") + ":" +
+                   std::to_string(listener.info.port);
+  }
+  listener.fd = UniqueFd(fd);
+  return listener;
+}
+
+std::vector<int> inheritedFds() {
+  std::vector<int> fds;
+  // A binary upgrade (USR2) hands its listeners to the new master.
+  if (const char* list = getenv(kInheritFdsEnv)) {
+    std::string text = list;
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t comma = text.find(',', start);
+      fds.push_back(std::stoi(text.substr(start, comma - start)));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    unsetenv(kInheritFdsEnv);
+    return fds;
+  }
+  // systemd socket activation (sd_listen_fds(3)): fds 3.. when LISTEN_PID names us.
+  const char* pid = getenv("LISTEN_PID");
+  const char* count = getenv("LISTEN_FDS");
+  if (pid != nullptr && count != nullptr && atol(pid) == static_cast<long>(getpid())) {
+    for (int i = 0; i < atoi(count); ++i) fds.push_back(3 + i);
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+  }
+  return fds;
+}
+
+BoundListener bindAddress(const std::string& address, const config::Settings& settings) {
+  if (address.rfind("unix:", 0) == 0) {
+    return bindUnix(address.substr(5), settings.backlog, settings.uds_perms);
+  }
+  size_t colon = address.rfind(':');
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  int port = std::stoi(address.substr(colon + 1));
+  return bindTcp(host, port, settings.backlog, settings.reuse_port);
+}
+
 }  // namespace
 
 std::vector<BoundListener> bindListeners(const config::Settings& settings) {
   std::vector<BoundListener> listeners;
-  if (!settings.uds.empty()) {
-    listeners.push_back(bindUnix(settings.uds, settings.backlog));
-  } else {
-    listeners.push_back(bindTcp(settings.host, settings.port, settings.backlog));
+  std::vector<int> inherited = inheritedFds();
+  bool upgraded = !inherited.empty();
+  for (int fd : inherited) listeners.push_back(adopt(fd, "inherited socket"));
+  if (upgraded && getenv("ASGID_UPGRADE_PARENT") != nullptr) return listeners;
+  for (int fd : settings.fds) listeners.push_back(adopt(fd, "--fd"));
+  for (const auto& address : settings.bind) listeners.push_back(bindAddress(address, settings));
+  if (listeners.empty()) {
+    if (!settings.uds.empty()) {
+      listeners.push_back(bindUnix(settings.uds, settings.backlog, settings.uds_perms));
+    } else {
+      listeners.push_back(
+          bindTcp(settings.host, settings.port, settings.backlog, settings.reuse_port));
+    }
   }
   return listeners;
 }

@@ -17,6 +17,11 @@ struct BoundListener {
   std::string url;          // for the "Listening on" line
 };
 
+// The listeners, in this order: sockets inherited from an upgrading master (only those) or
+// from systemd (LISTEN_FDS), --fd, --bind; else --uds or --host/--port.
 std::vector<BoundListener> bindListeners(const config::Settings& settings);
+
+// The environment variable through which a binary upgrade passes its listeners ("3,4").
+inline constexpr const char* kInheritFdsEnv = "ASGID_INHERIT_FDS";
 
 }  // namespace asgid::master

@@ -1,13 +1,21 @@
-// asgid's entry point: parse the settings, bind the listeners, hand off, return the exit code.
+// asgid's entry point: parse the settings, bind the listeners, hand off to the master, return
+// its exit code.
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include "common/log.h"
+#include "common/process_title.h"
 #include "config/settings.h"
 #include "master/listener.h"
-#include "worker/worker.h"
+#include "master/master.h"
+#include "master/privileges.h"
 
 int main(int argc, char** argv) {
   using namespace asgid;
+  // Kept for reloads (HUP re-reads the same command line) and binary upgrades (USR2 execs
+  // it); the memory of argv itself becomes the process title.
+  std::vector<std::string> arguments(argv, argv + argc);
   config::LoadResult loaded;
   try {
     loaded = config::load(argc, argv);
@@ -16,21 +24,24 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (loaded.action == config::Action::kExitOk) return 0;
-  const config::Settings& settings = loaded.settings;
+  process_title::init(argc, argv);
+  config::Settings& settings = loaded.settings;
   log::setup(static_cast<log::Level>(settings.log_level), settings.access_log);
 
-  std::vector<master::BoundListener> bound;
+  std::vector<master::BoundListener> listeners;
   try {
-    bound = master::bindListeners(settings);
+    master::applyProcessSettings(settings);
+    listeners = master::bindListeners(settings);
+    master::dropPrivileges(settings);
   } catch (const std::exception& error) {
     log::main().error("{}", error.what());
     return 1;
   }
-  std::vector<http::ListenerInfo> listeners;
-  std::vector<std::string> urls;
-  for (const auto& listener : bound) {
-    listeners.push_back(listener.info);
-    urls.push_back(listener.url);
+  try {
+    master::Master supervisor(std::move(arguments), std::move(settings), std::move(listeners));
+    return supervisor.run();
+  } catch (const std::exception& error) {
+    log::main().error("{}", error.what());
+    return 1;
   }
-  return worker::run(settings, listeners, urls);
 }

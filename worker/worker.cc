@@ -8,6 +8,7 @@
 
 #include <memory>
 
+#include "common/control_channel.h"
 #include "common/log.h"
 #include "worker/python/asgi_bridge.h"
 #include "worker/python/event_loop.h"
@@ -45,8 +46,9 @@ http::ServerOptions serverOptions(const config::Settings& settings) {
 class Worker {
  public:
   Worker(const config::Settings& settings, const std::vector<http::ListenerInfo>& listeners,
-         const std::vector<std::string>& urls)
-      : settings_(settings), listeners_(listeners), urls_(urls) {}
+         const std::vector<std::string>& urls, const WorkerLink& link)
+      : settings_(settings), listeners_(listeners), urls_(urls), link_(link) {}
+  ~Worker();
 
   int run();
 
@@ -61,10 +63,14 @@ class Worker {
   void beginShutdown(int signum);
   static void onSignal(struct ev_loop* loop, ev_signal* watcher, int events);
   static void onGraceTimeout(struct ev_loop* loop, ev_timer* watcher, int events);
+  static void onHeartbeat(struct ev_loop* loop, ev_timer* watcher, int events);
+  void stopWatchers();
+  void enableFaultHandler();
 
   const config::Settings& settings_;
   const std::vector<http::ListenerInfo>& listeners_;
   const std::vector<std::string>& urls_;
+  const WorkerLink& link_;
   Phase phase_ = Phase::kStarting;
   // Declared in the order they are made; destroyed in reverse (the server before Python).
   std::unique_ptr<py::Interpreter> interpreter_;
@@ -76,8 +82,48 @@ class Worker {
   std::unique_ptr<http::HttpServer> server_;
   ev_signal sigint_;
   ev_signal sigterm_;
+  ev_signal sigquit_;
+  ev_signal sigusr1_;
   ev_timer grace_;
+  ev_timer heartbeat_;
+  bool watching_ = false;
 };
+
+Worker::~Worker() {
+  stopWatchers();
+}
+
+void Worker::stopWatchers() {
+  // Before the loop is destroyed: a signal arriving later must find no watcher of ours.
+  if (!watching_ || !loop_) return;
+  watching_ = false;
+  struct ev_loop* loop = loop_->ev();
+  ev_signal_stop(loop, &sigint_);
+  ev_signal_stop(loop, &sigterm_);
+  ev_signal_stop(loop, &sigquit_);
+  ev_signal_stop(loop, &sigusr1_);
+  ev_timer_stop(loop, &grace_);
+  ev_timer_stop(loop, &heartbeat_);
+}
+
+// On SIGABRT (the master's "unresponsive" verdict) and fatal errors Python prints every
+// thread's stack to stderr, so a stuck request shows where it is stuck.
+void Worker::enableFaultHandler() {
+  py::PyRef module = py::PyRef::steal(PyImport_ImportModule("faulthandler"));
+  py::PyRef result;
+  if (module) {
+    result = py::PyRef::steal(
+        PyObject_CallMethod(module.get(), "enable", "Oi", PySys_GetObject("stderr"), 1));
+  }
+  if (!result) {
+    py::PyError error = py::PyError::fetch();
+    log::main().warn("faulthandler not enabled: {}", error.what());
+  }
+}
+
+void Worker::onHeartbeat(struct ev_loop*, ev_timer* watcher, int) {
+  control::send(static_cast<Worker*>(watcher->data)->link_.control_fd, control::kHeartbeat);
+}
 
 bool Worker::startPython() {
   py::InterpreterOptions options;
@@ -87,6 +133,7 @@ bool Worker::startPython() {
   try {
     interpreter_ = std::make_unique<py::Interpreter>(options);
     loop_ = py::EventLoop::create();
+    enableFaultHandler();
     app_ = py::importApp(settings_.app, settings_.factory);
   } catch (const py::PyError& error) {
     log::main().error("Error loading ASGI app \"{}\":\n{}", settings_.app, error.traceback());
@@ -125,9 +172,19 @@ void Worker::serve() {
   bridge_ = std::make_unique<py::AsgiBridge>(*loop_, app_, settings_.root_path, state_);
   server_ = std::make_unique<http::HttpServer>(loop_->ev(), serverOptions(settings_), *bridge_);
   for (const auto& listener : listeners_) server_->addListener(listener);
+  if (link_.max_requests > 0) {
+    server_->setRequestLimit(static_cast<uint64_t>(link_.max_requests), [this] {
+      log::main().info("Served {} requests (--limit-max-requests): asking to be replaced",
+                       link_.max_requests);
+      control::send(link_.control_fd, control::kRetire);
+    });
+  }
   server_->start();
-  for (const auto& url : urls_) log::main().info("Listening on {} (pid {})", url, getpid());
+  if (link_.announce) {
+    for (const auto& url : urls_) log::main().info("Listening on {} (pid {})", url, getpid());
+  }
   phase_ = Phase::kServing;
+  control::send(link_.control_fd, control::kReady);
   loop_->runForever();
 }
 
@@ -143,14 +200,21 @@ void Worker::stopLifespan() {
 }
 
 void Worker::watchSignals() {
-  ev_signal_init(&sigint_, onSignal, SIGINT);
-  sigint_.data = this;
-  ev_signal_init(&sigterm_, onSignal, SIGTERM);
-  sigterm_.data = this;
-  ev_signal_start(loop_->ev(), &sigint_);
-  ev_signal_start(loop_->ev(), &sigterm_);
+  struct ev_loop* loop = loop_->ev();
+  for (auto [watcher, signum] : {std::pair{&sigint_, SIGINT}, std::pair{&sigterm_, SIGTERM},
+                                 std::pair{&sigquit_, SIGQUIT}, std::pair{&sigusr1_, SIGUSR1}}) {
+    ev_signal_init(watcher, onSignal, signum);
+    watcher->data = this;
+    ev_signal_start(loop, watcher);
+  }
   ev_init(&grace_, onGraceTimeout);
   grace_.data = this;
+  // The heartbeat is written from the loop itself: if a request hogs the loop, it stops.
+  double interval = std::min(1.0, settings_.timeout_worker_healthcheck / 3);
+  ev_timer_init(&heartbeat_, onHeartbeat, 0.0, interval);
+  heartbeat_.data = this;
+  if (link_.control_fd >= 0) ev_timer_start(loop, &heartbeat_);
+  watching_ = true;
 }
 
 void Worker::onSignal(struct ev_loop*, ev_signal* watcher, int) {
@@ -158,6 +222,14 @@ void Worker::onSignal(struct ev_loop*, ev_signal* watcher, int) {
 }
 
 void Worker::beginShutdown(int signum) {
+  if (signum == SIGUSR1) {
+    log::main().info("SIGUSR1: logs go to stderr/stdout, nothing to reopen");
+    return;
+  }
+  if (signum == SIGQUIT) {
+    log::main().info("SIGQUIT: exiting now");
+    exitNow(kExitOk);
+  }
   switch (phase_) {
     case Phase::kStarting:
       // A hung startup must not make Ctrl+C hang too.
@@ -201,18 +273,17 @@ int Worker::run() {
     return kExitAppError;
   }
   server_.reset();
+  ev_timer_stop(loop_->ev(), &heartbeat_);
   stopLifespan();
-  ev_signal_stop(loop_->ev(), &sigint_);
-  ev_signal_stop(loop_->ev(), &sigterm_);
-  ev_timer_stop(loop_->ev(), &grace_);
+  stopWatchers();
   return kExitOk;
 }
 
 }  // namespace
 
 int run(const config::Settings& settings, const std::vector<http::ListenerInfo>& listeners,
-        const std::vector<std::string>& urls) {
-  Worker worker(settings, listeners, urls);
+        const std::vector<std::string>& urls, const WorkerLink& link) {
+  Worker worker(settings, listeners, urls, link);
   return worker.run();
 }
 

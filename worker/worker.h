@@ -15,7 +15,15 @@ constexpr int kExitOk = 0;
 constexpr int kExitAppError = 1;       // the app could not be imported or started
 constexpr int kExitStartupFailed = 3;  // lifespan startup failed
 
+// How a worker is tied to its master.
+struct WorkerLink {
+  int control_fd = -1;   // control channel (common/control_channel.h); -1: none
+  int index = 0;         // "asgid: worker <index>"
+  int max_requests = 0;  // ask to be replaced after this many requests; 0: never
+  bool announce = true;  // log "Listening on" itself (false: the master does it)
+};
+
 int run(const config::Settings& settings, const std::vector<http::ListenerInfo>& listeners,
-        const std::vector<std::string>& urls);
+        const std::vector<std::string>& urls, const WorkerLink& link);
 
 }  // namespace asgid::worker

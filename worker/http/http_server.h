@@ -69,7 +69,15 @@ class HttpServer {
   char* readBuffer() { return read_buffer_.get(); }
   static constexpr size_t kReadBufferSize = 64 * 1024;
   void scheduleFlush(HttpConnection* connection);
-  void requestStarted() { ++active_requests_; }
+  void requestStarted() {
+    ++active_requests_;
+    if (++total_requests_ == request_limit_ && on_request_limit_) on_request_limit_();
+  }
+  // Calls `callback` once, when the `limit`-th request starts (--limit-max-requests).
+  void setRequestLimit(uint64_t limit, std::function<void()> callback) {
+    request_limit_ = limit;
+    on_request_limit_ = std::move(callback);
+  }
   void requestEnded() { --active_requests_; }
   // The connection is closed; it is deleted after the current loop turn.
   void retire(HttpConnection* connection);
@@ -102,6 +110,9 @@ class HttpServer {
   std::string date_;
   int64_t date_second_ = -1;
   size_t active_requests_ = 0;
+  uint64_t total_requests_ = 0;
+  uint64_t request_limit_ = 0;
+  std::function<void()> on_request_limit_;
   bool shutting_down_ = false;
   std::function<void()> on_drained_;
   uint64_t next_connection_id_ = 1;

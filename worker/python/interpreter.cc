@@ -55,6 +55,10 @@ Interpreter::Interpreter(const InterpreterOptions& options) {
                                ": no pyvenv.cfg there, not a virtualenv");
     }
     check(PyConfig_SetBytesString(&config, &config.program_name, program.c_str()), config);
+  } else {
+    // Else Python takes argv[0] ("asgid") and sys.executable would name our binary: code that
+    // starts `sys.executable` (multiprocessing, subprocess) must get Python.
+    check(PyConfig_SetBytesString(&config, &config.program_name, ASGID_PYTHON_EXECUTABLE), config);
   }
   std::vector<char*> argv;
   for (const auto& arg : options.argv) argv.push_back(const_cast<char*>(arg.c_str()));

@@ -78,8 +78,9 @@ std::string unknownOption(const std::string& arg) {
   return nearest.empty() ? message : message + " (did you mean '" + nearest + "'?)";
 }
 
-// Unknown options are reported before stray arguments: in "--workers 4 main:app" the 4 is
-// only stray because --workers is unknown. CLI11 leaves the "--" marker among the extras.
+// Unknown options are reported before stray arguments: in "--ssl-keyfile k.pem main:app" the
+// k.pem is only stray because --ssl-keyfile is unknown. CLI11 leaves the "--" marker among the
+// extras.
 void rejectExtras(const std::vector<std::string>& extras) {
   for (const std::string& extra : extras) {
     if (extra.starts_with('-') && extra != "-" && extra != "--") {

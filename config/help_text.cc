@@ -40,8 +40,9 @@ std::vector<std::string> splitWords(std::string_view text) {
 
 std::string defaultText(const SettingSpec& spec) {
   std::string value = spec.show(Settings{});
-  if (value.empty() && !spec.fallback_env.empty()) return "$" + spec.fallback_env;
-  return value.empty() ? "none" : value;
+  if (spec.fallback_env.empty()) return value.empty() ? "none" : value;
+  std::string fallback = "$" + spec.fallback_env;
+  return value.empty() ? fallback : fallback + " or " + value;
 }
 
 HelpEntry entryFor(const SettingSpec& spec) {

@@ -47,6 +47,18 @@ SettingSpec intSetting(SettingNames names, int Settings::*field, IntRange range)
   return spec;
 }
 
+SettingSpec octalSetting(SettingNames names, int Settings::*field, int max) {
+  SettingSpec spec = baseSetting(names, SettingKind::kValue, "MODE");
+  spec.bounds = "0.." + formatOctal(max);
+  spec.assign = [field, max](Settings& s, std::string_view text) {
+    s.*field = parseOctal(text, max);
+  };
+  spec.show = [field](const Settings& s) {
+    return s.*field < 0 ? std::string() : formatOctal(s.*field);
+  };
+  return spec;
+}
+
 SettingSpec doubleSetting(SettingNames names, double Settings::*field, DoubleRange range) {
   SettingSpec spec = baseSetting(names, SettingKind::kValue, "FLOAT");
   spec.bounds = describe(range);

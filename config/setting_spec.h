@@ -62,6 +62,9 @@ using StringCheck = void (*)(std::string_view value);
 SettingSpec stringSetting(SettingNames names, std::string Settings::*field,
                           StringCheck check = nullptr);
 SettingSpec intSetting(SettingNames names, int Settings::*field, IntRange range);
+// A mode (--uds-perms, --umask) written in octal, 0..max, stored as an int whose default -1
+// means "not set"; --help shows the value in octal.
+SettingSpec octalSetting(SettingNames names, int Settings::*field, int max);
 SettingSpec doubleSetting(SettingNames names, double Settings::*field, DoubleRange range);
 SettingSpec switchSetting(SettingNames names, bool Settings::*field);
 

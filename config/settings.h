@@ -56,23 +56,23 @@ struct Settings {
   int limit_request_headers_size = 65536;  // bytes in all header lines together (431 beyond)
 
   // Supervision (the master).
-  int workers = 1;                      // default $WEB_CONCURRENCY if set
-  std::vector<std::string> bind;        // --bind, repeatable: HOST:PORT, [::]:PORT, unix:PATH
-  std::vector<int> fds;                 // --fd N, repeatable: inherited listening sockets
-  int uds_perms = -1;                   // --uds-perms 0660 (octal); -1: leave as the umask gives
-  bool reuse_port = false;              // SO_REUSEPORT on TCP listeners
-  bool preload = false;                 // import the app in the master before forking
+  int workers = 1;                // default $WEB_CONCURRENCY if set
+  std::vector<std::string> bind;  // --bind, repeatable: HOST:PORT, [::]:PORT, unix:PATH
+  std::vector<int> fds;           // --fd N, repeatable: inherited listening sockets
+  int uds_perms = -1;             // --uds-perms 0660 (octal); -1: leave as the umask gives
+  bool reuse_port = false;        // SO_REUSEPORT on TCP listeners
+  bool preload = false;           // import the app in the master before forking
   double timeout_worker_healthcheck = 30.0;  // seconds of loop silence before a worker is killed
-  double timeout_worker_boot = 60.0;    // seconds a new worker may take to become ready
-  int limit_max_requests = 0;           // recycle a worker after this many requests; 0 = never
-  int limit_max_requests_jitter = 0;    // + random 0..jitter per worker
-  double max_worker_lifetime = 0.0;     // seconds; 0 = forever
-  int max_worker_memory = 0;            // MiB of RSS; 0 = no limit
-  std::string pid_file;                 // --pid FILE
-  std::string user;                     // drop privileges to this user after binding
+  double timeout_worker_boot = 60.0;         // seconds a new worker may take to become ready
+  int limit_max_requests = 0;                // recycle a worker after this many requests; 0 = never
+  int limit_max_requests_jitter = 0;         // + random 0..jitter per worker
+  double max_worker_lifetime = 0.0;          // seconds; 0 = forever
+  int max_worker_memory = 0;                 // MiB of RSS; 0 = no limit
+  std::string pid_file;                      // --pid FILE
+  std::string user;                          // drop privileges to this user after binding
   std::string group;
-  int umask = -1;                       // octal; -1 = inherit
-  std::string chdir;                    // change directory before importing the app
+  int umask = -1;     // octal; -1 = inherit
+  std::string chdir;  // change directory before importing the app
 
   // Where the settings came from (for messages).
   std::string config_file;

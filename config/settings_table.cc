@@ -1,5 +1,7 @@
 #include "config/settings_table.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/un.h>
 
 #include <cctype>
@@ -11,6 +13,11 @@ namespace {
 // Beyond a day a timeout is a typo, and the bound keeps conversions to milliseconds safe.
 constexpr DoubleRange kSeconds{.min = 0, .max = 86400, .min_exclusive = true};
 constexpr IntRange kAtLeastOne{.min = 1, .max = INT_MAX};
+constexpr IntRange kAtLeastZero{.min = 0, .max = INT_MAX};
+// 0 means forever; a year bounds typos and keeps conversions to milliseconds safe.
+constexpr DoubleRange kLifetime{.min = 0, .max = 365 * 86400};
+// Permission bits only: setuid, setgid and sticky make no sense for a socket or a umask.
+constexpr int kMaxMode = 0777;
 
 SettingSpec withFallbackEnv(SettingSpec spec, std::string_view variable) {
   spec.fallback_env = variable;
@@ -19,6 +26,18 @@ SettingSpec withFallbackEnv(SettingSpec spec, std::string_view variable) {
 
 void checkNotEmpty(std::string_view text) {
   if (text.empty()) throw ValueError("may not be empty");
+}
+
+std::string formatText(const std::string& text) {
+  return text;
+}
+
+std::string formatInt(const int& value) {
+  return std::to_string(value);
+}
+
+int parseFd(std::string_view text) {
+  return parseInt(text, kAtLeastZero);
 }
 
 // One row per setting, in the order --help lists them. Long, but a table: each row reads alone.
@@ -53,6 +72,22 @@ std::vector<SettingSpec> buildTable() {
                     &S::uds, checkSocketPath),
       intSetting({"backlog", "--backlog", "Connections the kernel queues before accept()."},
                  &S::backlog, {.min = 1, .max = 65535}),
+      listSetting({"bind", "--bind",
+                   "Listen on HOST:PORT, [IPV6]:PORT or unix:PATH (repeatable); when given, "
+                   "--host, --port and --uds are not used.",
+                   "ADDRESS"},
+                  &S::bind, parseBindAddress, formatText),
+      listSetting({"fds", "--fd",
+                   "Serve the inherited listening socket on this descriptor "
+                   "(repeatable).",
+                   "INTEGER"},
+                  &S::fds, parseFd, formatInt),
+      octalSetting({"uds_perms", "--uds-perms",
+                    "Give Unix sockets this mode, in octal; unset leaves what the umask gives."},
+                   &S::uds_perms, kMaxMode),
+      switchSetting(
+          {"reuse_port", "--reuse-port/--no-reuse-port", "Set SO_REUSEPORT on TCP listeners."},
+          &S::reuse_port),
 
       // Logging.
       enumSetting({"log_level", "--log-level", "Log messages of this level and above."},
@@ -100,6 +135,45 @@ std::vector<SettingSpec> buildTable() {
       intSetting({"limit_request_headers_size", "--limit-request-headers-size",
                   "Most bytes in all header lines together; more gets 431."},
                  &S::limit_request_headers_size, kAtLeastOne),
+
+      // Workers (the master supervises them).
+      withFallbackEnv(intSetting({"workers", "--workers", "Run this many worker processes."},
+                                 &S::workers, {.min = 1, .max = 512}),
+                      "WEB_CONCURRENCY"),
+      switchSetting({"preload", "--preload/--no-preload",
+                     "Import the app in the master, before forking the workers."},
+                    &S::preload),
+      doubleSetting({"timeout_worker_healthcheck", "--timeout-worker-healthcheck",
+                     "Kill a worker whose loop has not answered for this many seconds.", "SECONDS"},
+                    &S::timeout_worker_healthcheck, kSeconds),
+      doubleSetting({"timeout_worker_boot", "--timeout-worker-boot",
+                     "Kill a new worker that is not ready after this many seconds.", "SECONDS"},
+                    &S::timeout_worker_boot, kSeconds),
+      intSetting({"limit_max_requests", "--limit-max-requests",
+                  "Replace a worker after this many requests; 0 means never."},
+                 &S::limit_max_requests, kAtLeastZero),
+      intSetting({"limit_max_requests_jitter", "--limit-max-requests-jitter",
+                  "Add a random 0..N to each worker's --limit-max-requests."},
+                 &S::limit_max_requests_jitter, kAtLeastZero),
+      doubleSetting({"max_worker_lifetime", "--max-worker-lifetime",
+                     "Replace a worker after this many seconds; 0 means never.", "SECONDS"},
+                    &S::max_worker_lifetime, kLifetime),
+      intSetting({"max_worker_memory", "--max-worker-memory",
+                  "Replace a worker whose RSS passes this many MiB; 0 means no limit.", "MIB"},
+                 &S::max_worker_memory, kAtLeastZero),
+
+      // The master process.
+      stringSetting({"pid_file", "--pid", "Write the master's pid to this file.", "FILE"},
+                    &S::pid_file),
+      stringSetting({"user", "--user", "Switch to this user after binding the sockets.", "NAME"},
+                    &S::user),
+      stringSetting({"group", "--group", "Switch to this group after binding the sockets.", "NAME"},
+                    &S::group),
+      octalSetting({"umask", "--umask", "Set this umask, in octal; unset inherits it."}, &S::umask,
+                   kMaxMode),
+      stringSetting(
+          {"chdir", "--chdir", "Change to this directory before importing the app.", "PATH"},
+          &S::chdir),
   };
 }
 
@@ -114,6 +188,31 @@ std::string_view trimWhitespace(std::string_view text) {
   size_t begin = text.find_first_not_of(" \t");
   if (begin == std::string_view::npos) return {};
   return text.substr(begin, text.find_last_not_of(" \t") - begin + 1);
+}
+
+// `address` may end in an RFC 6874 zone ("fe80::1%eth0") for a link-local address.
+void checkIpv6Address(std::string_view text, std::string_view address) {
+  std::string without_zone(address.substr(0, address.find('%')));
+  in6_addr parsed;
+  if (inet_pton(AF_INET6, without_zone.c_str(), &parsed) != 1) {
+    throw ValueError(quote(text) + ": " + quote(address) + " is not an IPv6 address");
+  }
+}
+
+// A name or an IPv4 address; the resolver has the last word, so check only its shape.
+void checkHostName(std::string_view text, std::string_view host) {
+  if (host.find(':') != std::string_view::npos) {
+    throw ValueError(quote(text) + ": an IPv6 address needs brackets, as in [::1]:8000");
+  }
+  if (host.empty()) {
+    throw ValueError(quote(text) + " has no host (0.0.0.0:PORT listens on every interface)");
+  }
+  for (char c : host) {
+    if (std::isspace(static_cast<unsigned char>(c)) ||
+        std::iscntrl(static_cast<unsigned char>(c)) || c == '[' || c == ']' || c == '/') {
+      throw ValueError(quote(text) + ": " + quote(host) + " is not a host name or address");
+    }
+  }
 }
 
 }  // namespace
@@ -154,6 +253,36 @@ void checkAppName(std::string_view text) {
   if (colon == 0 || colon == std::string_view::npos || colon + 1 == text.size()) {
     throw ValueError(quote(text) + " is not module:attr (for example main:app)");
   }
+}
+
+std::string parseBindAddress(std::string_view text) {
+  if (text.starts_with("unix:")) {
+    std::string_view path = text.substr(5);
+    if (path.empty()) throw ValueError(quote(text) + " has no path after 'unix:'");
+    checkSocketPath(path);
+    return std::string(text);
+  }
+  size_t colon;
+  if (text.starts_with('[')) {
+    size_t close = text.find(']');
+    if (close == std::string_view::npos || text.substr(close + 1, 1) != ":") {
+      throw ValueError(quote(text) + " is not [IPV6]:PORT");
+    }
+    checkIpv6Address(text, text.substr(1, close - 1));
+    colon = close + 1;
+  } else {
+    colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+      throw ValueError(quote(text) + " is not HOST:PORT, [IPV6]:PORT or unix:PATH");
+    }
+    checkHostName(text, text.substr(0, colon));
+  }
+  try {
+    parseInt(text.substr(colon + 1), {.min = 0, .max = 65535});
+  } catch (const ValueError& e) {
+    throw ValueError(quote(text) + ": port " + e.what());
+  }
+  return std::string(text);
 }
 
 void checkSocketPath(std::string_view text) {

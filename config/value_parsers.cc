@@ -3,6 +3,8 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <iomanip>
 #include <sstream>
 #include <system_error>
 
@@ -65,6 +67,27 @@ int parseInt(std::string_view text, IntRange range) {
   return static_cast<int>(value);
 }
 
+int parseOctal(std::string_view text, int max) {
+  std::string_view digits = text;
+  if (digits.starts_with("0o") || digits.starts_with("0O")) digits.remove_prefix(2);
+  int value = 0;
+  auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value, 8);
+  if (digits.empty() || end != digits.data() + digits.size() ||
+      (error != std::errc() && error != std::errc::result_out_of_range)) {
+    throw ValueError(quote(text) + " is not an octal mode (for example 0660)");
+  }
+  if (error == std::errc::result_out_of_range || value < 0 || value > max) {
+    throw ValueError(log::sanitize(text) + " is out of range 0.." + formatOctal(max));
+  }
+  return value;
+}
+
+std::string formatOctal(int value) {
+  char buffer[16];
+  std::snprintf(buffer, sizeof buffer, "%04o", static_cast<unsigned>(value));
+  return buffer;
+}
+
 double parseDouble(std::string_view text, DoubleRange range) {
   double value = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -93,8 +116,10 @@ size_t parseChoice(std::string_view text, const std::vector<std::string>& choice
 }
 
 std::string formatNumber(double value) {
+  // 15 significant digits: whole numbers up to a year of seconds print in full (not 3.1536e+07)
+  // and a decimal like 0.1 prints as written.
   std::ostringstream out;
-  out << value;
+  out << std::setprecision(15) << value;
   return out.str();
 }
 

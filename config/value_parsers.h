@@ -41,6 +41,13 @@ std::string quote(std::string_view text);
 // A decimal integer within `range`.
 int parseInt(std::string_view text, IntRange range);
 
+// A file mode or umask written in octal, as chmod(1) and umask(1) take it: "0660", "660" or
+// Python's and YAML 1.2's "0o660". At most `max`.
+int parseOctal(std::string_view text, int max);
+
+// "0660": octal, with the leading zero that says so.
+std::string formatOctal(int value);
+
 // A finite decimal number within `range`.
 double parseDouble(std::string_view text, DoubleRange range);
 

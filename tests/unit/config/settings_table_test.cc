@@ -4,6 +4,7 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 namespace asgid::config {
 namespace {
@@ -60,6 +61,25 @@ TEST(SettingsTableTest, EveryRowShowsItsDefault) {
   EXPECT_EQ(row("access_log").show(defaults), "true");
   EXPECT_EQ(row("headers").show(defaults), "none");
   EXPECT_EQ(row("venv").fallback_env, "VIRTUAL_ENV");
+  EXPECT_EQ(row("workers").show(defaults), "1");
+  EXPECT_EQ(row("workers").fallback_env, "WEB_CONCURRENCY");
+  EXPECT_EQ(row("bind").show(defaults), "none");
+  EXPECT_EQ(row("fds").show(defaults), "none");
+  EXPECT_EQ(row("uds_perms").show(defaults), "");  // --help says "none"
+  EXPECT_EQ(row("umask").show(defaults), "");
+  EXPECT_EQ(row("reuse_port").show(defaults), "false");
+  EXPECT_EQ(row("preload").show(defaults), "false");
+  EXPECT_EQ(row("timeout_worker_healthcheck").show(defaults), "30");
+  EXPECT_EQ(row("timeout_worker_boot").show(defaults), "60");
+  EXPECT_EQ(row("limit_max_requests").show(defaults), "0");
+  EXPECT_EQ(row("limit_max_requests_jitter").show(defaults), "0");
+  EXPECT_EQ(row("max_worker_lifetime").show(defaults), "0");
+  EXPECT_EQ(row("max_worker_memory").show(defaults), "0");
+  EXPECT_EQ(row("pid_file").show(defaults), "");
+  EXPECT_EQ(row("pid_file").flag, "--pid");
+  EXPECT_EQ(row("pid_file").env, "ASGID_PID_FILE");
+  EXPECT_EQ(row("fds").flag, "--fd");
+  EXPECT_EQ(row("fds").env, "ASGID_FDS");
 }
 
 TEST(SettingsTableTest, StringRows) {
@@ -165,6 +185,64 @@ TEST(SettingsTableTest, HeaderParsing) {
   EXPECT_EQ(errorOf("headers", "x-a: b\n"), "'x-a: b\\x0a' contains CR, LF or NUL");
   EXPECT_EQ(errorOf("headers", std::string("x-a: b\0c", 8)),
             "'x-a: b\\x00c' contains CR, LF or NUL");
+}
+
+TEST(SettingsTableTest, BindAddresses) {
+  for (const char* text : {"0.0.0.0:8000", "localhost:0", "example.com:65535", "[::]:80",
+                           "[::1]:8000", "[fe80::1%eth0]:80", "[::ffff:10.0.0.1]:1",
+                           "unix:/run/asgid.sock", "unix:relative.sock", "unix:@abstract"}) {
+    SCOPED_TRACE(text);
+    EXPECT_EQ(parseBindAddress(text), text);
+  }
+  EXPECT_EQ(errorOf("bind", "localhost"), "'localhost' is not HOST:PORT, [IPV6]:PORT or unix:PATH");
+  EXPECT_EQ(errorOf("bind", "h:65536"), "'h:65536': port 65536 is out of range 0..65535");
+  EXPECT_EQ(errorOf("bind", "h:-1"), "'h:-1': port -1 is out of range 0..65535");
+  EXPECT_EQ(errorOf("bind", "h:http"), "'h:http': port 'http' is not an integer");
+  EXPECT_EQ(errorOf("bind", "h:"), "'h:': port '' is not an integer");
+  EXPECT_EQ(errorOf("bind", ":80"), "':80' has no host (0.0.0.0:PORT listens on every interface)");
+  EXPECT_EQ(errorOf("bind", "::1:80"),
+            "'::1:80': an IPv6 address needs brackets, as in [::1]:8000");
+  EXPECT_EQ(errorOf("bind", "[::1:80"), "'[::1:80' is not [IPV6]:PORT");
+  EXPECT_EQ(errorOf("bind", "[::1]"), "'[::1]' is not [IPV6]:PORT");
+  EXPECT_EQ(errorOf("bind", "[::1]80"), "'[::1]80' is not [IPV6]:PORT");
+  EXPECT_EQ(errorOf("bind", "[::1]:"), "'[::1]:': port '' is not an integer");
+  EXPECT_EQ(errorOf("bind", "[fe80::1%eth0]:x"), "'[fe80::1%eth0]:x': port 'x' is not an integer");
+  EXPECT_EQ(errorOf("bind", "[nope]:80"), "'[nope]:80': 'nope' is not an IPv6 address");
+  EXPECT_EQ(errorOf("bind", "[]:80"), "'[]:80': '' is not an IPv6 address");
+  EXPECT_EQ(errorOf("bind", "a b:80"), "'a b:80': 'a b' is not a host name or address");
+  EXPECT_EQ(errorOf("bind", "unix:"), "'unix:' has no path after 'unix:'");
+  EXPECT_EQ(errorOf("bind", "unix:" + std::string(108, 'a')).substr(111),
+            "is longer than 107 bytes, the most a Unix socket path can have");
+}
+
+TEST(SettingsTableTest, BindAndFdListsAppendAndShow) {
+  Settings settings;
+  row("bind").assign(settings, "[::]:80");
+  row("bind").assign(settings, "unix:/run/a.sock");
+  EXPECT_EQ(settings.bind, (std::vector<std::string>{"[::]:80", "unix:/run/a.sock"}));
+  EXPECT_EQ(row("bind").show(settings), "[::]:80, unix:/run/a.sock");
+  row("fds").assign(settings, "3");
+  row("fds").assign(settings, "0");
+  EXPECT_EQ(settings.fds, (std::vector<int>{3, 0}));
+  EXPECT_EQ(row("fds").show(settings), "3, 0");
+  EXPECT_EQ(errorOf("fds", "-1"), "-1 is out of range (must be >= 0)");
+  EXPECT_EQ(errorOf("fds", "three"), "'three' is not an integer");
+  row("fds").clear(settings);
+  EXPECT_TRUE(settings.fds.empty());
+}
+
+TEST(SettingsTableTest, OctalRows) {
+  for (const char* name : {"uds_perms", "umask"}) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(row(name).metavar, "MODE");
+    EXPECT_EQ(row(name).bounds, "0..0777");
+    EXPECT_EQ(row(name).show(with(name, "660")), "0660");
+    EXPECT_EQ(row(name).show(with(name, "0o22")), "0022");
+    EXPECT_EQ(errorOf(name, "999"), "'999' is not an octal mode (for example 0660)");
+    EXPECT_EQ(errorOf(name, "01000"), "01000 is out of range 0..0777");
+  }
+  EXPECT_EQ(with("uds_perms", "0660").uds_perms, 0660);
+  EXPECT_EQ(with("umask", "027").umask, 027);
 }
 
 }  // namespace

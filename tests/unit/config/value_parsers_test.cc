@@ -53,6 +53,31 @@ TEST(ValueParsersTest, Doubles) {
   EXPECT_DOUBLE_EQ(parseDouble("0", {.min = 0, .max = 1}), 0.0);
 }
 
+TEST(ValueParsersTest, OctalModes) {
+  EXPECT_EQ(parseOctal("0660", 0777), 0660);
+  EXPECT_EQ(parseOctal("660", 0777), 0660);
+  EXPECT_EQ(parseOctal("0o660", 0777), 0660);
+  EXPECT_EQ(parseOctal("0O22", 0777), 022);
+  EXPECT_EQ(parseOctal("0", 0777), 0);
+  EXPECT_EQ(parseOctal("0777", 0777), 0777);
+  EXPECT_EQ(errorOf([] { parseOctal("999", 0777); }),
+            "'999' is not an octal mode (for example 0660)");
+  EXPECT_EQ(errorOf([] { parseOctal("0668", 0777); }),
+            "'0668' is not an octal mode (for example 0660)");
+  for (const char* text : {"", "0o", "0x1f", "+660", " 660", "rw-rw----"}) {
+    SCOPED_TRACE(text);
+    EXPECT_NE(errorOf([&] { parseOctal(text, 0777); }).find("is not an octal mode"),
+              std::string::npos);
+  }
+  EXPECT_EQ(errorOf([] { parseOctal("1777", 0777); }), "1777 is out of range 0..0777");
+  EXPECT_EQ(errorOf([] { parseOctal("-1", 0777); }), "-1 is out of range 0..0777");
+  EXPECT_EQ(errorOf([] { parseOctal("7777777777777", 0777); }),
+            "7777777777777 is out of range 0..0777");
+  EXPECT_EQ(formatOctal(0660), "0660");
+  EXPECT_EQ(formatOctal(022), "0022");
+  EXPECT_EQ(formatOctal(0), "0000");
+}
+
 TEST(ValueParsersTest, Booleans) {
   for (const char* text : {"true", "TRUE", "yes", "on", "1"}) EXPECT_TRUE(parseBool(text));
   for (const char* text : {"false", "False", "no", "off", "0"}) EXPECT_FALSE(parseBool(text));
@@ -77,6 +102,8 @@ TEST(ValueParsersTest, DescribesRanges) {
   EXPECT_EQ(describe(DoubleRange{.min = 0, .max = 60, .min_exclusive = true}), "> 0 and <= 60");
   EXPECT_EQ(formatNumber(5.0), "5");
   EXPECT_EQ(formatNumber(0.5), "0.5");
+  EXPECT_EQ(formatNumber(0.1), "0.1");
+  EXPECT_EQ(formatNumber(31536000), "31536000");
 }
 
 }  // namespace

@@ -99,7 +99,7 @@ TEST_F(YamlLoaderTest, UnknownKeyGivesPositionAndSuggestion) {
   EXPECT_EQ(errorOf("port: 1\nprot: 2\n"), "FILE:2:1: unknown key 'prot' (did you mean 'port'?)");
   EXPECT_EQ(errorOf("access-log: false\n"),
             "FILE:1:1: unknown key 'access-log' (did you mean 'access_log'?)");
-  EXPECT_EQ(errorOf("  \nworkers: 4\n"), "FILE:2:1: unknown key 'workers'");
+  EXPECT_EQ(errorOf("  \nssl_keyfile: k.pem\n"), "FILE:2:1: unknown key 'ssl_keyfile'");
 }
 
 TEST_F(YamlLoaderTest, WrongTypesAreNamed) {

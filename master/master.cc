@@ -118,6 +118,7 @@ int Master::run() {
   if (!settings_.pid_file.empty() && upgrade_parent_ == 0) pid_file_.write(settings_.pid_file);
   log::main().info("Starting asgid {} master (pid {}), {} worker(s)", ASGID_VERSION, getpid(),
                    settings_.workers);
+  if (settings_.preload && !worker::preloadApp(settings_)) return worker::kExitAppError;
   failures_.assign(static_cast<size_t>(settings_.workers) + 1, 0);
   for (int index = 1; index <= settings_.workers; ++index) spawn(index, 0);
   ev_run(loop_, 0);
@@ -134,7 +135,11 @@ void Master::spawn(int index, uint64_t replaces) {
     log::main().error("cannot create a control channel: {}", strerror(errno));
     return;
   }
+  const bool python = worker::preloaded();
+  if (python) worker::beforeFork();
   pid_t pid = fork();
+  if (pid == 0 && python) worker::afterForkInChild();
+  if (pid != 0 && python) worker::afterForkInParent();
   if (pid < 0) {
     log::main().error("cannot fork a worker: {}", strerror(errno));
     close(pair[0]);

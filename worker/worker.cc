@@ -38,6 +38,18 @@ http::ServerOptions serverOptions(const config::Settings& settings) {
   return options;
 }
 
+// The interpreter and app a master preloaded (--preload); workers inherit both.
+py::Interpreter* g_preloaded_interpreter = nullptr;
+PyObject* g_preloaded_app = nullptr;
+
+py::InterpreterOptions interpreterOptions(const config::Settings& settings) {
+  py::InterpreterOptions options;
+  options.venv = settings.venv;
+  options.extra_paths.push_back(absolutePath(settings.app_dir));
+  options.argv.push_back("asgid");
+  return options;
+}
+
 [[noreturn]] void exitNow(int code) {
   spdlog::shutdown();
   _exit(code);
@@ -126,15 +138,14 @@ void Worker::onHeartbeat(struct ev_loop*, ev_timer* watcher, int) {
 }
 
 bool Worker::startPython() {
-  py::InterpreterOptions options;
-  options.venv = settings_.venv;
-  options.extra_paths.push_back(absolutePath(settings_.app_dir));
-  options.argv.push_back("asgid");
   try {
-    interpreter_ = std::make_unique<py::Interpreter>(options);
+    if (g_preloaded_app == nullptr) {
+      interpreter_ = std::make_unique<py::Interpreter>(interpreterOptions(settings_));
+    }
     loop_ = py::EventLoop::create();
     enableFaultHandler();
-    app_ = py::importApp(settings_.app, settings_.factory);
+    app_ = g_preloaded_app != nullptr ? py::PyRef::borrow(g_preloaded_app)
+                                      : py::importApp(settings_.app, settings_.factory);
   } catch (const py::PyError& error) {
     log::main().error("Error loading ASGI app \"{}\":\n{}", settings_.app, error.traceback());
     return false;
@@ -280,6 +291,34 @@ int Worker::run() {
 }
 
 }  // namespace
+
+bool preloadApp(const config::Settings& settings) {
+  try {
+    g_preloaded_interpreter = new py::Interpreter(interpreterOptions(settings));
+    g_preloaded_app = py::importApp(settings.app, settings.factory).release();
+  } catch (const py::PyError& error) {
+    log::main().error("Error loading ASGI app \"{}\":\n{}", settings.app, error.traceback());
+    return false;
+  } catch (const std::exception& error) {
+    log::main().error("Error loading ASGI app. {}", error.what());
+    return false;
+  }
+  log::main().info("Preloaded the app in the master (pid {})", getpid());
+  return true;
+}
+
+bool preloaded() {
+  return g_preloaded_app != nullptr;
+}
+void beforeFork() {
+  PyOS_BeforeFork();
+}
+void afterForkInParent() {
+  PyOS_AfterFork_Parent();
+}
+void afterForkInChild() {
+  PyOS_AfterFork_Child();
+}
 
 int run(const config::Settings& settings, const std::vector<http::ListenerInfo>& listeners,
         const std::vector<std::string>& urls, const WorkerLink& link) {

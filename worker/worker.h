@@ -23,6 +23,15 @@ struct WorkerLink {
   bool announce = true;  // log "Listening on" itself (false: the master does it)
 };
 
+// --preload: initialises Python and imports the app in the calling process (the master) so
+// the forked workers share its memory copy-on-write. False (error logged) if it cannot.
+bool preloadApp(const config::Settings& settings);
+bool preloaded();
+// CPython's fork hooks, around fork() in a master that preloaded.
+void beforeFork();
+void afterForkInParent();
+void afterForkInChild();
+
 int run(const config::Settings& settings, const std::vector<http::ListenerInfo>& listeners,
         const std::vector<std::string>& urls, const WorkerLink& link);
 

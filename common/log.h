@@ -11,9 +11,14 @@ namespace asgid::log {
 
 enum class Level { kTrace, kDebug, kInfo, kWarning, kError, kCritical };
 
-// Sets up both loggers on stderr (error log) and stdout (access log). Call once per process,
-// and again after fork so the pid in the pattern is right.
-void setup(Level level, bool access_log);
+// Sets up both loggers: the error log on stderr or `error_file`, the access log on stdout or
+// `access_file` ("" or "-": the standard stream). Throws spdlog::spdlog_ex if a file cannot be
+// opened.
+void setup(Level level, bool access_log, const std::string& error_file = "",
+           const std::string& access_file = "");
+// Opens the log files again (SIGUSR1, after logrotate moved them). Errors are reported on
+// stderr and the old files kept.
+void reopen();
 
 // The loggers; valid after setup(). Before it, spdlog's default logger is used.
 spdlog::logger& main();

@@ -37,6 +37,8 @@ struct Settings {
   // Logging.
   LogLevel log_level = LogLevel::kInfo;
   bool access_log = true;
+  std::string error_logfile;   // error log file; empty or "-": stderr (reopened on SIGUSR1)
+  std::string access_logfile;  // access log file; empty or "-": stdout (reopened on SIGUSR1)
 
   // Responses.
   std::vector<std::pair<std::string, std::string>> headers;  // --header NAME:VALUE, repeatable

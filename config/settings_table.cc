@@ -96,6 +96,14 @@ std::vector<SettingSpec> buildTable() {
                    LogLevel::kError, LogLevel::kCritical}),
       switchSetting({"access_log", "--access-log/--no-access-log", "Log one line per request."},
                     &S::access_log),
+      stringSetting(
+          {"error_logfile", "--error-logfile",
+           "Write the error log to this file ('-': stderr); reopened on SIGUSR1.", "FILE"},
+          &S::error_logfile),
+      stringSetting(
+          {"access_logfile", "--access-logfile",
+           "Write the access log to this file ('-': stdout); reopened on SIGUSR1.", "FILE"},
+          &S::access_logfile),
 
       // Responses.
       listSetting(

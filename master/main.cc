@@ -26,7 +26,13 @@ int main(int argc, char** argv) {
   if (loaded.action == config::Action::kExitOk) return 0;
   process_title::init(argc, argv);
   config::Settings& settings = loaded.settings;
-  log::setup(static_cast<log::Level>(settings.log_level), settings.access_log);
+  try {
+    log::setup(static_cast<log::Level>(settings.log_level), settings.access_log,
+               settings.error_logfile, settings.access_logfile);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "asgid: cannot open a log file: %s\n", error.what());
+    return 1;
+  }
 
   std::vector<master::BoundListener> listeners;
   try {

@@ -184,7 +184,7 @@ void Master::runChild(int index, int control_fd) {
   ev_loop_destroy(loop_);
   unsetenv("NOTIFY_SOCKET");  // only the master speaks to systemd
   process_title::set("asgid: worker " + std::to_string(index));
-  log::setup(static_cast<log::Level>(settings_.log_level), settings_.access_log);
+  log::reopen();  // the same files, opened by this process
 
   worker::WorkerLink link;
   link.control_fd = control_fd;
@@ -574,7 +574,8 @@ void Master::handleSignal(int signum) {
       if (phase_ == Phase::kRunning && !reloading_) adjustWorkers();
       break;
     case SIGUSR1:
-      log::main().info("SIGUSR1: reopening logs (asgid logs to stderr/stdout: nothing to reopen)");
+      log::reopen();
+      log::main().info("SIGUSR1: reopened the log files; telling the workers");
       for (auto& slot : slots_) kill(slot->pid, SIGUSR1);
       break;
     case SIGUSR2:

@@ -234,7 +234,8 @@ void Worker::onSignal(struct ev_loop*, ev_signal* watcher, int) {
 
 void Worker::beginShutdown(int signum) {
   if (signum == SIGUSR1) {
-    log::main().info("SIGUSR1: logs go to stderr/stdout, nothing to reopen");
+    log::reopen();
+    log::main().info("SIGUSR1: reopened the log files");
     return;
   }
   if (signum == SIGQUIT) {

@@ -50,6 +50,8 @@ BoundListener bindTcp(const std::string& host, int port, int backlog, bool reuse
   }
   int one = 1;
   setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  // Several servers (or an old and a new deployment) may then bind the same port.
+  if (reuse_port) setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   if (found->ai_family == AF_INET6)
     setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
   rc = bind(fd.get(), found->ai_addr, found->ai_addrlen);

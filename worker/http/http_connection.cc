@@ -5,6 +5,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "common/log.h"
 #include "worker/http/http_server.h"
 
@@ -21,6 +23,8 @@ constexpr size_t kOutputLowWater = 64 * 1024;
 // Bodies at least this large are written from the app's buffer without a copy.
 constexpr size_t kZeroCopyMin = 16 * 1024;
 constexpr double kLingerSeconds = 2.0;
+// How long a draining server keeps an idle connection open for a request already on its way.
+constexpr double kDrainIdleSeconds = 1.0;
 constexpr size_t kLingerMaxBytes = 1024 * 1024;
 
 uint64_t monotonicNs() {
@@ -493,7 +497,15 @@ void HttpConnection::onTimeout() {
 void HttpConnection::shutdown() {
   shutdown_requested_ = true;
   keep_alive_ = false;
-  if (state_ == State::kIdle) close();
+  // An idle connection is not closed at once: the client cannot know we are draining and may
+  // have a request on its way, which a close would lose (RFC 9112 9.3.1 only lets it retry
+  // idempotent ones). Its next request is answered with `connection: close`; a client that
+  // sends nothing meets a shortened idle timeout.
+  if (state_ == State::kIdle) {
+    ev_timer_stop(server_.loop(), &timer_);
+    ev_timer_set(&timer_, std::min(kDrainIdleSeconds, server_.options().timeout_keep_alive), 0.0);
+    ev_timer_start(server_.loop(), &timer_);
+  }
 }
 
 void HttpConnection::notifyDisconnect(bool abort) {

@@ -331,9 +331,14 @@ TEST_F(ConnectionTest, ShutdownDrainsAfterCurrentResponse) {
   ASSERT_EQ(server_->connectionCount(), 2u);
   bool drained = false;
   server_->beginShutdown([&drained] { drained = true; });
+  // The idle connection is kept briefly for a request that may be on its way...
   bool idle_closed = false;
   receive(
-      idle, [](const std::string&) { return false; }, &idle_closed, 500);
+      idle, [](const std::string&) { return false; }, &idle_closed, 300);
+  EXPECT_FALSE(idle_closed);
+  // ...then the shortened idle timeout closes it.
+  receive(
+      idle, [](const std::string&) { return false; }, &idle_closed, 3000);
   EXPECT_TRUE(idle_closed);
   EXPECT_FALSE(drained);
   respond(*current, "done");
@@ -388,6 +393,35 @@ TEST_F(ConnectionTest, HostHeaderRequiredOnceOnHttp11) {
   EXPECT_EQ(got.rfind("HTTP/1.1 200 ", 0), 0u) << got;
   EXPECT_EQ(handler_.requests, 1);
   close(fd);
+}
+
+}  // namespace
+}  // namespace asgid::http
+
+namespace asgid::http {
+namespace {
+
+TEST_F(ConnectionTest, DrainingServerAnswersARequestOnAnIdleConnection) {
+  startServer();
+  int fd = connectClient();
+  sendText(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string got =
+      receive(fd, [](const std::string& t) { return t.find("hi") != std::string::npos; });
+  ASSERT_EQ(got.rfind("HTTP/1.1 200", 0), 0u);
+  bool drained = false;
+  server_->beginShutdown([&drained] { drained = true; });
+  // A request the client sent before it could know: answered, with connection: close.
+  sendText(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  bool closed = false;
+  got = receive(
+      fd, [](const std::string&) { return false; }, &closed);
+  EXPECT_EQ(got.rfind("HTTP/1.1 200", 0), 0u) << got;
+  EXPECT_NE(got.find("connection: close\r\n"), std::string::npos) << got;
+  EXPECT_TRUE(closed);
+  close(fd);
+  receive(
+      -1, [&drained](const std::string&) { return drained; }, nullptr, 1000);
+  EXPECT_TRUE(drained);
 }
 
 }  // namespace

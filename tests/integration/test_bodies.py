@@ -62,6 +62,39 @@ def test_chunked_body_sent_in_pieces(srv):
     assert got["sha256"] == hashlib.sha256(expected).hexdigest()
 
 
+def test_many_tiny_chunks(srv):
+    body = bytes(range(256)) * 20
+    data = b"".join(b"1\r\n" + body[i:i + 1] + b"\r\n" for i in range(len(body)))
+    with RawConnection(srv.port) as conn:
+        conn.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+                  b"Connection: close\r\n\r\n" + data + b"0\r\n\r\n")
+        got = json.loads(conn.read_response().body)
+    assert got["len"] == len(body)
+    assert got["sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def test_parallel_uploads_keep_bodies_apart(srv):
+    errors = []
+
+    def worker(seed):
+        try:
+            with httpx.Client(base_url=srv.url, timeout=20) as client:
+                for i in range(5):
+                    body = os.urandom(512 * 1024 + seed * 997 + i)
+                    got = client.post("/echo", content=body).json()
+                    if got["sha256"] != hashlib.sha256(body).hexdigest():
+                        errors.append((seed, i, got["len"], len(body)))
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append((seed, repr(e)))
+
+    threads = [threading.Thread(target=worker, args=(s,)) for s in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+
+
 def test_large_chunked_body(srv):
     piece = os.urandom(64 * 1024)
     count = 96  # 6 MB

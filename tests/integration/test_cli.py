@@ -173,3 +173,17 @@ def test_ipv6_loopback(server):
 def test_backlog_and_log_level_accepted(server):
     srv = server("hello_app:app", "--backlog", "16", "--log-level", "debug")
     assert httpx.get(srv.url + "/", timeout=5).text == "hello"
+
+
+def test_listening_line_names_the_address(server):
+    srv = server("hello_app:app")
+    assert srv.listen_address == f"http://127.0.0.1:{srv.port}"
+
+
+def test_port_zero_picks_a_free_port_and_says_which(server):
+    srv = server("hello_app:app", "--port", "0", port=None)
+    m = re.fullmatch(r"http://127\.0\.0\.1:(\d+)", srv.listen_address)
+    assert m, srv.listen_address
+    port = int(m.group(1))
+    assert port != 0
+    assert httpx.get(f"http://127.0.0.1:{port}/", timeout=5).text == "hello"

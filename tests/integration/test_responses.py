@@ -272,6 +272,20 @@ def test_download_backpressure_to_a_slow_reader(srv):
     assert len(resp.body) == mb << 20
 
 
+def test_client_closing_mid_download_leaves_the_server_healthy(srv):
+    for _ in range(5):
+        conn = RawConnection(srv.port)
+        conn.request("GET", "/flood?mb=100")
+        conn.read_head()
+        conn.read_exact(256 * 1024)
+        conn.close()
+    baseline = tree_rss_kb(srv.pid)
+    time.sleep(0.5)
+    # The apps' send() calls fail once the clients are gone; nothing keeps streaming.
+    assert (tree_rss_kb(srv.pid) - baseline) / 1024 < 50
+    assert get_ok(srv.port, "/cl").body == b"hello"
+
+
 def test_incomplete_response_raises_in_reader():
     # Guard for the helper itself: a chunked body cut short is reported, not accepted.
     lsock = socket.socket()

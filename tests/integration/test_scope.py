@@ -1,6 +1,8 @@
 """The HTTP connection scope (ASGI HTTP spec 2.4, "Connection Scope")."""
 
 import json
+import socket
+import time
 
 import httpx
 import pytest
@@ -94,6 +96,28 @@ def test_header_value_bytes_kept(srv):
     head = b"GET / HTTP/1.1\r\nHost: h\r\nX-Latin: caf\xe9\r\nConnection: close\r\n\r\n"
     scope, _ = scope_via_raw(srv.port, head)
     assert ["x-latin", "caf\xe9"] in scope["headers"]
+
+
+def test_request_head_split_into_single_bytes(srv):
+    """llhttp's span callbacks split across reads (field notes): names and values cut at
+    every byte must still arrive whole."""
+    head = (b"POST /split/p%C3%A4th?q=abc HTTP/1.1\r\nHost: split.test\r\n"
+            b"X-Long-Name-Header: some longer value\r\nX-Dup: 1\r\nX-Dup: 2\r\n"
+            b"Content-Length: 4\r\n\r\nbody")
+    with RawConnection(srv.port) as conn:
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for i in range(len(head)):
+            conn.send(head[i:i + 1])
+            if i % 8 == 0:
+                time.sleep(0.002)
+        resp = conn.read_response()
+    scope = json.loads(resp.body)
+    assert scope["path"] == "/split/p\u00e4th"
+    assert scope["query_string"] == "q=abc"
+    assert scope["headers"] == [["host", "split.test"],
+                                ["x-long-name-header", "some longer value"],
+                                ["x-dup", "1"], ["x-dup", "2"], ["content-length", "4"]]
+    assert scope["body_len"] == 4
 
 
 def test_client_port_differs_per_connection(srv):

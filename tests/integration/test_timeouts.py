@@ -39,10 +39,10 @@ def test_idle_keep_alive_connection_closed(srv):
 
 def test_keep_alive_timer_restarts_per_request(srv):
     with RawConnection(srv.port) as conn:
-        for _ in range(4):  # 4 x 0.6 s idle: longer than the 1 s timeout in total
+        for _ in range(4):  # 4 x 0.5 s idle: longer than the 1 s timeout in total
             conn.request("GET", "/echo")
             assert conn.read_response().status == 200
-            time.sleep(0.6)
+            time.sleep(0.5)
         conn.request("GET", "/echo")
         assert conn.read_response().status == 200
 

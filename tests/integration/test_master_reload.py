@@ -68,6 +68,36 @@ def test_rolling_restart_under_load_drops_nothing(master):
     assert len(re.findall(r"Booting worker \d+ \(pid \d+\)", err)) >= 4, err[-3000:]
 
 
+def test_rolling_restart_is_one_at_a_time_and_each_replacement_is_ready_first(master):
+    srv = master(MASTER_APP, "--workers", "3")
+    old = set(wait_worker_count(srv.pid, 3))
+    mark = len(srv.stderr_text())
+    srv.signal(signal.SIGHUP)
+    new = wait_new_generation(srv, old, 3)
+    assert srv.wait_stderr(r"exited with code", 5, start=mark)
+    time.sleep(0.3)
+    events = []  # (kind, pid) in log order
+    rx = re.compile(r"Booting worker \d+ \(pid (\d+)\)|Worker \d+ \(pid (\d+)\) "
+                    r"(ready|exited with code -?\d+|killed by signal \w+)")
+    for m in rx.finditer(srv.stderr_since(mark)):
+        if m.group(1):
+            events.append(("boot", int(m.group(1))))
+        else:
+            events.append(("ready" if m.group(3) == "ready" else "exit", int(m.group(2))))
+    boots = [i for i, (k, p) in enumerate(events) if k == "boot"]
+    ready_new = [i for i, (k, p) in enumerate(events) if k == "ready" and p in new]
+    exits_old = [i for i, (k, p) in enumerate(events) if k == "exit" and p in old]
+    assert [events[i][1] for i in boots] and len(boots) == 3, events
+    assert len(ready_new) == 3 and len(exits_old) == 3, events
+    # One at a time: the next replacement boots once the previous one is ready.
+    for b, r in zip(boots[1:], ready_new):
+        assert b > r, f"a replacement booted before the previous one was ready: {events}"
+    # Overlap: the k-th old worker is gone only after k replacements are ready.
+    for k, e in enumerate(exits_old, start=1):
+        assert sum(1 for r in ready_new if r < e) >= k, f"capacity dipped: {events}"
+    assert not any(k == "exit" and p in new for k, p in events), events
+
+
 def test_draining_worker_finishes_in_flight_request_with_connection_close(master):
     srv = master(MASTER_APP, "--workers", "1", "--timeout-graceful-shutdown", "10")
     (old,) = wait_worker_count(srv.pid, 1)

@@ -424,6 +424,14 @@ void Master::reload() {
   for (const auto& arg : argv_) args.push_back(arg.c_str());
   try {
     config::LoadResult loaded = config::load(static_cast<int>(args.size()), args.data());
+    const config::Settings& next = loaded.settings;
+    if (next.bind != settings_.bind || next.host != settings_.host || next.port != settings_.port ||
+        next.uds != settings_.uds || next.fds != settings_.fds) {
+      // The listeners belong to the master and outlive reloads; new addresses need a restart
+      // or a binary upgrade (USR2 keeps the inherited ones too).
+      log::main().warn(
+          "Reload: listener settings changed; keeping the current listeners (restart to rebind)");
+    }
     settings_ = std::move(loaded.settings);
   } catch (const config::ConfigError& error) {
     log::main().error("Reload failed: {}; the workers keep the current configuration",

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <map>
+#include <string_view>
 
 #include "config/closest_name.h"
 #include "config/setting_writer.h"
@@ -71,8 +72,44 @@ void rejectSwitchValues(int argc, const char* const* argv) {
   }
 }
 
+// uvicorn flags people bring along that asgid does not offer (yet): named plainly instead of
+// getting a look-alike suggestion ("--reload" is not "--preload").
+constexpr std::string_view kUvicornOnly[] = {"--reload",
+                                             "--reload-dir",
+                                             "--reload-include",
+                                             "--reload-exclude",
+                                             "--reload-delay",
+                                             "--env-file",
+                                             "--proxy-headers",
+                                             "--no-proxy-headers",
+                                             "--forwarded-allow-ips",
+                                             "--ssl-keyfile",
+                                             "--ssl-certfile",
+                                             "--ssl-keyfile-password",
+                                             "--ssl-version",
+                                             "--ssl-cert-reqs",
+                                             "--ssl-ca-certs",
+                                             "--ssl-ciphers",
+                                             "--ws",
+                                             "--ws-max-size",
+                                             "--ws-max-queue",
+                                             "--ws-ping-interval",
+                                             "--ws-ping-timeout",
+                                             "--ws-per-message-deflate",
+                                             "--loop",
+                                             "--http",
+                                             "--interface",
+                                             "--h11-max-incomplete-event-size",
+                                             "--use-colors",
+                                             "--no-use-colors",
+                                             "--log-config"};
+
 std::string unknownOption(const std::string& arg) {
   std::string flag = arg.substr(0, arg.find('='));
+  for (std::string_view known : kUvicornOnly) {
+    if (flag == known)
+      return "option " + quote(flag) + " (a uvicorn option) is not supported by asgid yet";
+  }
   std::string message = "unknown option " + quote(flag);
   std::string nearest = closestName(flag, knownFlags());
   return nearest.empty() ? message : message + " (did you mean '" + nearest + "'?)";

@@ -48,6 +48,8 @@ struct Settings {
   // Timeouts, in seconds.
   double timeout_keep_alive = 5.0;
   double timeout_request_header = 10.0;     // first byte of a request to the end of its headers
+  double timeout_request_body = 30.0;       // between two bytes of a request body the app awaits
+  double timeout_send = 30.0;               // a client taking none of a queued response
   double timeout_graceful_shutdown = 30.0;  // in-flight requests after SIGTERM/SIGINT
 
   // Limits.

@@ -123,6 +123,14 @@ std::vector<SettingSpec> buildTable() {
       doubleSetting({"timeout_request_header", "--timeout-request-header",
                      "Answer 408 when a request's line and headers take longer.", "SECONDS"},
                     &S::timeout_request_header, kSeconds),
+      doubleSetting(
+          {"timeout_request_body", "--timeout-request-body",
+           "Answer 408 (or close) when a request body stalls this long between bytes.", "SECONDS"},
+          &S::timeout_request_body, kSeconds),
+      doubleSetting(
+          {"timeout_send", "--timeout-send",
+           "Close a connection whose client takes no response byte for this long.", "SECONDS"},
+          &S::timeout_send, kSeconds),
       doubleSetting({"timeout_graceful_shutdown", "--timeout-graceful-shutdown",
                      "On SIGTERM or SIGINT, wait this long for requests in flight.", "SECONDS"},
                     &S::timeout_graceful_shutdown, kSeconds),

@@ -10,8 +10,9 @@
 
 #include "common/control_channel.h"
 #include "common/log.h"
-#include "worker/python/asgi_bridge.h"
-#include "worker/python/event_loop.h"
+#include "worker/asgi/asgi_bridge.h"
+#include "worker/http/http_server.h"
+#include "worker/loop/event_loop.h"
 #include "worker/python/interpreter.h"
 
 namespace asgid::worker {
@@ -23,21 +24,6 @@ std::string absolutePath(const std::string& path) {
   return path;
 }
 
-http::ServerOptions serverOptions(const config::Settings& settings) {
-  http::ServerOptions options;
-  options.limits.max_target = static_cast<size_t>(settings.limit_request_line);
-  options.limits.max_fields = static_cast<size_t>(settings.limit_request_fields);
-  options.limits.max_field_size = static_cast<size_t>(settings.limit_request_field_size);
-  options.limits.max_headers_size = static_cast<size_t>(settings.limit_request_headers_size);
-  options.timeout_keep_alive = settings.timeout_keep_alive;
-  options.timeout_request_header = settings.timeout_request_header;
-  options.limit_concurrency = settings.limit_concurrency;
-  options.server_header = settings.server_header;
-  options.date_header = settings.date_header;
-  options.extra_headers = settings.headers;
-  return options;
-}
-
 // The interpreter and app a master preloaded (--preload); workers inherit both.
 py::Interpreter* g_preloaded_interpreter = nullptr;
 PyObject* g_preloaded_app = nullptr;
@@ -47,6 +33,7 @@ py::InterpreterOptions interpreterOptions(const config::Settings& settings) {
   options.venv = settings.venv;
   options.extra_paths.push_back(absolutePath(settings.app_dir));
   options.argv.push_back("asgid");
+  options.register_modules.push_back(py::registerLoopModule);
   return options;
 }
 
@@ -181,7 +168,8 @@ bool Worker::startLifespan() {
 
 void Worker::serve() {
   bridge_ = std::make_unique<py::AsgiBridge>(*loop_, app_, settings_.root_path, state_);
-  server_ = std::make_unique<http::HttpServer>(loop_->ev(), serverOptions(settings_), *bridge_);
+  server_ =
+      std::make_unique<http::HttpServer>(loop_->ev(), http::serverOptions(settings_), *bridge_);
   for (const auto& listener : listeners_) server_->addListener(listener);
   if (link_.max_requests > 0) {
     server_->setRequestLimit(static_cast<uint64_t>(link_.max_requests), [this] {

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <string>
 
+#include "worker/loop/event_loop.h"
 #include "worker/python/interpreter.h"
 #include "worker/python/py_ref.h"
 
@@ -113,6 +114,7 @@ int runAndReport(const std::string& script, bool venv) {
 
 int main(int argc, char** argv) {
   asgid::py::InterpreterOptions options;
+  options.register_modules.push_back(asgid::py::registerLoopModule);
   if (!parseArguments(argc, argv, options)) {
     std::fputs(kUsage, stderr);
     return 2;

@@ -5,8 +5,6 @@
 
 #include <stdexcept>
 
-#include "worker/python/event_loop.h"
-
 namespace asgid::py {
 namespace {
 
@@ -37,7 +35,7 @@ void prependPaths(const std::vector<std::string>& paths) {
 Interpreter::Interpreter(const InterpreterOptions& options) {
   // A write to a closed socket must be an EPIPE, never a process-killing signal.
   ::signal(SIGPIPE, SIG_IGN);
-  registerLoopModule();
+  for (auto register_module : options.register_modules) register_module();
 
   PyConfig config;
   PyConfig_InitPythonConfig(&config);

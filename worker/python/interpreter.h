@@ -19,6 +19,9 @@ struct InterpreterOptions {
   std::string venv;                      // empty: none
   std::vector<std::string> extra_paths;  // prepended to sys.path (the app dir)
   std::vector<std::string> argv;         // sys.argv
+  // Called before Python initialises, to add built-in modules (PyImport_AppendInittab): the
+  // event loop's (worker/loop) so that this layer does not depend on the layers above it.
+  std::vector<void (*)()> register_modules;
 };
 
 class Interpreter {

@@ -21,15 +21,15 @@ namespace {
 
 class Handler : public RequestHandler {
  public:
-  std::function<void(HttpConnection&)> on_request;
+  std::function<void(Exchange&)> on_request;
   int requests = 0;
-  void onRequest(HttpConnection& connection) override {
+  void onRequest(Exchange& exchange) override {
     ++requests;
-    if (on_request) on_request(connection);
+    if (on_request) on_request(exchange);
   }
 };
 
-void respond(HttpConnection& connection, std::string body, std::vector<Header> headers = {}) {
+void respond(Exchange& connection, std::string body, std::vector<Header> headers = {}) {
   connection.startResponse(200, std::move(headers));
   connection.sendBody(body.data(), body.size(), false);
 }
@@ -48,14 +48,14 @@ class ConnectionTest : public ::testing::Test {
     socklen_t length = sizeof address;
     getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);
     port_ = ntohs(address.sin_port);
-    handler_.on_request = [](HttpConnection& c) { respond(c, "hi"); };
+    handler_.on_request = [](Exchange& c) { respond(c, "hi"); };
   }
   void TearDown() override {
     server_.reset();
     close(listen_fd_);
     ev_loop_destroy(loop_);
   }
-  void startServer(ServerOptions options = {}) {
+  void startServer(ServerOptions options = serverOptions(config::Settings{})) {
     server_ = std::make_unique<HttpServer>(loop_, options, handler_);
     server_->addListener({listen_fd_, false, "127.0.0.1", port_});
     server_->start();
@@ -129,7 +129,7 @@ TEST_F(ConnectionTest, AnswersAndKeepsAlive) {
 
 TEST_F(ConnectionTest, PipelinedRequestsAnsweredInOrder) {
   int n = 0;
-  handler_.on_request = [&n](HttpConnection& c) { respond(c, "r" + std::to_string(n++)); };
+  handler_.on_request = [&n](Exchange& c) { respond(c, "r" + std::to_string(n++)); };
   startServer();
   int fd = connectClient();
   sendText(fd,
@@ -161,7 +161,7 @@ TEST_F(ConnectionTest, MalformedRequestGets400AndClose) {
 }
 
 TEST_F(ConnectionTest, OverlongTargetGets414) {
-  ServerOptions options;
+  ServerOptions options = serverOptions(config::Settings{});
   options.limits.max_target = 100;
   startServer(options);
   int fd = connectClient();
@@ -173,7 +173,7 @@ TEST_F(ConnectionTest, OverlongTargetGets414) {
 }
 
 TEST_F(ConnectionTest, IdleKeepAliveConnectionIsClosed) {
-  ServerOptions options;
+  ServerOptions options = serverOptions(config::Settings{});
   options.timeout_keep_alive = 0.2;
   startServer(options);
   int fd = connectClient();
@@ -189,7 +189,7 @@ TEST_F(ConnectionTest, IdleKeepAliveConnectionIsClosed) {
 }
 
 TEST_F(ConnectionTest, StalledHeadGets408) {
-  ServerOptions options;
+  ServerOptions options = serverOptions(config::Settings{});
   options.timeout_request_header = 0.2;
   startServer(options);
   int fd = connectClient();
@@ -203,7 +203,7 @@ TEST_F(ConnectionTest, StalledHeadGets408) {
 }
 
 TEST_F(ConnectionTest, StreamedResponseIsChunked) {
-  handler_.on_request = [](HttpConnection& c) {
+  handler_.on_request = [](Exchange& c) {
     c.startResponse(200, {});
     c.sendBody("hello ", 6, true);
     c.sendBody("world", 5, true);
@@ -220,8 +220,8 @@ TEST_F(ConnectionTest, StreamedResponseIsChunked) {
 }
 
 TEST_F(ConnectionTest, NeverWritesPastContentLength) {
-  HttpConnection::SendResult result = HttpConnection::SendResult::kOk;
-  handler_.on_request = [&result](HttpConnection& c) {
+  SendResult result = SendResult::kOk;
+  handler_.on_request = [&result](Exchange& c) {
     c.startResponse(200, {{"content-length", "3"}});
     result = c.sendBody("abcdef", 6, false);
   };
@@ -231,7 +231,7 @@ TEST_F(ConnectionTest, NeverWritesPastContentLength) {
   bool closed = false;
   std::string got = receive(
       fd, [](const std::string&) { return false; }, &closed);
-  EXPECT_EQ(result, HttpConnection::SendResult::kTooLong);
+  EXPECT_EQ(result, SendResult::kTooLong);
   EXPECT_EQ(got.substr(got.find("\r\n\r\n") + 4), "abc");
   EXPECT_TRUE(closed);
   close(fd);
@@ -253,8 +253,8 @@ TEST_F(ConnectionTest, HeadResponseHasNoBody) {
 }
 
 TEST_F(ConnectionTest, ExpectContinueSentWhenBodyWanted) {
-  HttpConnection* current = nullptr;
-  handler_.on_request = [&current](HttpConnection& c) { current = &c; };
+  Exchange* current = nullptr;
+  handler_.on_request = [&current](Exchange& c) { current = &c; };
   startServer();
   int fd = connectClient();
   sendText(fd, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
@@ -279,8 +279,8 @@ TEST_F(ConnectionTest, ExpectContinueSentWhenBodyWanted) {
 }
 
 TEST_F(ConnectionTest, UnreadBodyStopsReading) {
-  HttpConnection* current = nullptr;
-  handler_.on_request = [&current](HttpConnection& c) { current = &c; };
+  Exchange* current = nullptr;
+  handler_.on_request = [&current](Exchange& c) { current = &c; };
   startServer();
   int fd = connectClient();
   int small = 16 * 1024;
@@ -301,8 +301,8 @@ TEST_F(ConnectionTest, UnreadBodyStopsReading) {
 }
 
 TEST_F(ConnectionTest, ConcurrencyLimitAnswers503) {
-  handler_.on_request = [](HttpConnection&) {};  // never answers
-  ServerOptions options;
+  handler_.on_request = [](Exchange&) {};  // never answers
+  ServerOptions options = serverOptions(config::Settings{});
   options.limit_concurrency = 1;
   startServer(options);
   int first = connectClient();
@@ -320,8 +320,8 @@ TEST_F(ConnectionTest, ConcurrencyLimitAnswers503) {
 }
 
 TEST_F(ConnectionTest, ShutdownDrainsAfterCurrentResponse) {
-  HttpConnection* current = nullptr;
-  handler_.on_request = [&current](HttpConnection& c) { current = &c; };
+  Exchange* current = nullptr;
+  handler_.on_request = [&current](Exchange& c) { current = &c; };
   startServer();
   int busy = connectClient();
   int idle = connectClient();

@@ -1,0 +1,31 @@
+// Builds the ASGI HTTP connection scope (ASGI HTTP spec 2.4, "Connection Scope") from a
+// request head, entirely from C++. GIL held.
+#pragma once
+
+#include <Python.h>
+
+#include <string>
+#include <string_view>
+
+#include "worker/http/exchange.h"
+#include "worker/python/py_ref.h"
+
+namespace asgid::py {
+
+struct ScopeContext {
+  PyRef root_path;        // str
+  PyRef root_path_bytes;  // bytes
+  PyRef state;            // the lifespan state dict, or null: copied shallowly per request
+};
+
+// A new scope dict, or null with a Python exception set.
+PyObject* buildHttpScope(const http::RequestInfo& request, const ScopeContext& context);
+
+// Splits a request target into its path and query (RFC 9112 3.2: origin-form, absolute-form,
+// asterisk-form), without the '?'.
+void splitTarget(std::string_view target, std::string_view& path, std::string_view& query);
+
+// Percent-decodes `path` (RFC 3986 2.1) into bytes; invalid escapes are kept as they are.
+std::string percentDecode(std::string_view path);
+
+}  // namespace asgid::py

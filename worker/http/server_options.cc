@@ -1,0 +1,22 @@
+#include "worker/http/http_server.h"
+
+namespace asgid::http {
+
+ServerOptions serverOptions(const config::Settings& settings) {
+  ServerOptions options;
+  options.limits.max_target = static_cast<size_t>(settings.limit_request_line);
+  options.limits.max_fields = static_cast<size_t>(settings.limit_request_fields);
+  options.limits.max_field_size = static_cast<size_t>(settings.limit_request_field_size);
+  options.limits.max_headers_size = static_cast<size_t>(settings.limit_request_headers_size);
+  options.timeout_keep_alive = settings.timeout_keep_alive;
+  options.timeout_request_header = settings.timeout_request_header;
+  options.timeout_request_body = settings.timeout_request_body;
+  options.timeout_send = settings.timeout_send;
+  options.limit_concurrency = settings.limit_concurrency;
+  options.server_header = settings.server_header;
+  options.date_header = settings.date_header;
+  options.extra_headers = settings.headers;
+  return options;
+}
+
+}  // namespace asgid::http

@@ -13,7 +13,7 @@ HttpServer::HttpServer(struct ev_loop* loop, ServerOptions options, RequestHandl
       acceptor_(
           loop,
           [this](int fd, net::Endpoint peer, const ListenerInfo& listener) {
-            accepted(fd, std::move(peer), listener);
+            serve(fd, std::move(peer), listener);
           },
           [this] { return transports_.size(); }) {
   transports_.onRetired([this] { checkDrained(); });
@@ -33,7 +33,7 @@ void HttpServer::start() {
   acceptor_.start();
 }
 
-void HttpServer::accepted(int fd, net::Endpoint peer, const ListenerInfo& listener) {
+void HttpServer::serve(int fd, net::Endpoint peer, const ListenerInfo& listener) {
   net::Transport& transport = transports_.add(fd, std::move(peer), listener);
   auto connection = std::make_unique<HttpConnection>(*this, transport);
   HttpConnection& http = *connection;

@@ -47,6 +47,9 @@ class HttpServer {
 
   void addListener(const ListenerInfo& listener);
   void start();
+  // Serves an already connected socket (which the server owns from now on), as if accepted
+  // from `listener`: what the acceptor calls, and a seam for tests and fuzzers.
+  void serve(int fd, net::Endpoint peer, const ListenerInfo& listener);
 
   // Stops accepting, closes idle connections and lets the others finish their current request
   // (answered with `connection: close`). `on_drained` runs once no connection is left.
@@ -77,7 +80,6 @@ class HttpServer {
   void requestEnded() { --active_requests_; }
 
  private:
-  void accepted(int fd, net::Endpoint peer, const ListenerInfo& listener);
   void checkDrained();
 
   struct ev_loop* loop_;

@@ -1,27 +1,52 @@
 #include "common/log.h"
 
-#include <spdlog/sinks/basic_file_sink.h>
+#include <pwd.h>
 #include <spdlog/sinks/stdout_sinks.h>
+#include <string.h>
+#include <unistd.h>
 
-#include <cstdio>
+#include <filesystem>
 #include <memory>
+#include <stdexcept>
+#include <vector>
+
+#include "common/log_file.h"
 
 namespace asgid::log {
 namespace {
 
 std::shared_ptr<spdlog::logger> g_main;
 std::shared_ptr<spdlog::logger> g_access;
+spdlog::sink_ptr g_error_sink;
+spdlog::sink_ptr g_access_sink;
 bool g_access_enabled = true;
-Level g_level = Level::kInfo;
-std::string g_error_file;
+std::string g_error_file;  // absolute, or "" for the standard stream
 std::string g_access_file;
 
-spdlog::sink_ptr makeSink(const std::string& file, bool error) {
-  if (file.empty() || file == "-") {
-    if (error) return std::make_shared<spdlog::sinks::stderr_sink_mt>();
-    return std::make_shared<spdlog::sinks::stdout_sink_mt>();
+bool isStream(const std::string& file) {
+  return file.empty() || file == "-";
+}
+
+// Absolute: a reopen after --chdir must find the same file.
+std::string absolutePath(const std::string& file) {
+  if (isStream(file)) return "";
+  std::error_code error;
+  std::filesystem::path path = std::filesystem::absolute(file, error);
+  return error ? file : path.lexically_normal().string();
+}
+
+spdlog::sink_ptr openSink(const std::string& file, const FileOwner& owner) {
+  OpenedFile opened = openLogFile(file, owner);
+  if (!opened.fd) {
+    throw std::runtime_error(file + ": " + opened.what + ": " + strerror(opened.error));
   }
-  return std::make_shared<spdlog::sinks::basic_file_sink_mt>(file, false);
+  return std::make_shared<FdFileSink>(std::move(opened.fd), file);
+}
+
+spdlog::sink_ptr makeSink(const std::string& file, bool error, const FileOwner& owner) {
+  if (!isStream(file)) return openSink(file, owner);
+  if (error) return std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  return std::make_shared<spdlog::sinks::stdout_sink_mt>();
 }
 
 spdlog::level::level_enum toSpd(Level level) {
@@ -42,31 +67,83 @@ spdlog::level::level_enum toSpd(Level level) {
   return spdlog::level::info;
 }
 
-}  // namespace
-
-void setup(Level level, bool access_log, const std::string& error_file,
-           const std::string& access_file) {
-  g_level = level;
-  g_error_file = error_file;
-  g_access_file = access_file;
+void makeLoggers(spdlog::level::level_enum level) {
   // Every line is flushed: a tail -f, logrotate's reader or journald sees it at once.
-  g_main = std::make_shared<spdlog::logger>("asgid", makeSink(error_file, true));
+  g_main = std::make_shared<spdlog::logger>("asgid", g_error_sink);
   g_main->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%P] [%l] %v");
-  g_main->set_level(toSpd(level));
+  g_main->set_level(level);
   g_main->flush_on(spdlog::level::trace);
-  g_access = std::make_shared<spdlog::logger>("access", makeSink(access_file, false));
+  g_access = std::make_shared<spdlog::logger>("access", g_access_sink);
   g_access->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%P] %v");
   g_access->set_level(spdlog::level::info);
   g_access->flush_on(spdlog::level::info);
-  g_access_enabled = access_log;
 }
 
-void reopen() {
-  try {
-    setup(g_level, g_access_enabled, g_error_file, g_access_file);
-  } catch (const std::exception& error) {
-    fprintf(stderr, "asgid: cannot reopen the log files: %s\n", error.what());
+std::string currentUser() {
+  uid_t uid = geteuid();
+  const passwd* user = getpwuid(uid);
+  std::string name = user != nullptr ? user->pw_name : "?";
+  return name + " (uid " + std::to_string(uid) + ")";
+}
+
+struct ReopenFailure {
+  const char* which;
+  std::string file;
+  OpenedFile opened;
+};
+
+// Keeps `sink` when its file cannot be opened again: no line is lost, it goes to the old file.
+void reopenSink(const char* which, const std::string& file, spdlog::sink_ptr& sink,
+                std::vector<ReopenFailure>& failures) {
+  if (file.empty()) return;
+  OpenedFile opened = openLogFile(file);
+  if (opened.fd) {
+    sink = std::make_shared<FdFileSink>(std::move(opened.fd), file);
+  } else {
+    failures.push_back({which, file, std::move(opened)});
   }
+}
+
+}  // namespace
+
+void setup(Level level, bool access_log, const std::string& error_file,
+           const std::string& access_file, const FileOwner& owner) {
+  const std::string error_path = absolutePath(error_file);
+  const std::string access_path = absolutePath(access_file);
+  spdlog::sink_ptr error_sink = makeSink(error_path, true, owner);
+  // One file for both logs: one descriptor, one sink.
+  spdlog::sink_ptr access_sink = !access_path.empty() && access_path == error_path
+                                     ? error_sink
+                                     : makeSink(access_path, false, owner);
+  g_error_file = error_path;
+  g_access_file = access_path;
+  g_error_sink = std::move(error_sink);
+  g_access_sink = std::move(access_sink);
+  g_access_enabled = access_log;
+  makeLoggers(toSpd(level));
+}
+
+int reopen() {
+  if (!g_main) return 0;
+  std::vector<ReopenFailure> failures;
+  const bool shared = g_error_sink == g_access_sink;
+  reopenSink("error", g_error_file, g_error_sink, failures);
+  if (shared) {
+    g_access_sink = g_error_sink;
+  } else {
+    reopenSink("access", g_access_file, g_access_sink, failures);
+  }
+  makeLoggers(g_main->level());
+  const std::string user = failures.empty() ? "" : currentUser();
+  for (const auto& failure : failures) {
+    const int error = failure.opened.error;
+    g_main->error(
+        "Cannot reopen the {} log file {} as user {}: {}: {} (errno {} {}); its lines keep going "
+        "to the file that was open before",
+        failure.which, failure.file, user, failure.opened.what, strerror(error), error,
+        strerrorname_np(error) ? strerrorname_np(error) : "?");
+  }
+  return static_cast<int>(failures.size());
 }
 
 spdlog::logger& main() {

@@ -26,9 +26,18 @@ int main(int argc, char** argv) {
   if (loaded.action == config::Action::kExitOk) return 0;
   process_title::init(argc, argv);
   config::Settings& settings = loaded.settings;
+  master::Identity identity;
   try {
+    identity = master::resolveIdentity(settings);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "asgid: %s\n", error.what());
+    return 1;
+  }
+  try {
+    // Before the drop, but owned by the dropped user: the processes that reopen them on
+    // SIGUSR1 run as that user.
     log::setup(static_cast<log::Level>(settings.log_level), settings.access_log,
-               settings.error_logfile, settings.access_logfile);
+               settings.error_logfile, settings.access_logfile, identity.fileOwner());
   } catch (const std::exception& error) {
     std::fprintf(stderr, "asgid: cannot open a log file: %s\n", error.what());
     return 1;
@@ -38,7 +47,7 @@ int main(int argc, char** argv) {
   try {
     master::applyProcessSettings(settings);
     listeners = master::bindListeners(settings);
-    master::dropPrivileges(settings);
+    master::dropPrivileges(identity);
   } catch (const std::exception& error) {
     log::main().error("{}", error.what());
     return 1;

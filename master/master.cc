@@ -582,8 +582,13 @@ void Master::handleSignal(int signum) {
       if (phase_ == Phase::kRunning && !reloading_) adjustWorkers();
       break;
     case SIGUSR1:
-      log::reopen();
-      log::main().info("SIGUSR1: reopened the log files; telling the workers");
+      // Every process reopens its own files by name, as the dropped user (the master has no
+      // privileges left to open them for the workers); see docs/architecture.md, "Log files".
+      if (log::reopen() == 0) {
+        log::main().info("SIGUSR1: reopened the log files; telling the workers");
+      } else {
+        log::main().warn("SIGUSR1: log files not all reopened (see above); telling the workers");
+      }
       for (auto& slot : slots_) kill(slot->pid, SIGUSR1);
       break;
     case SIGUSR2:

@@ -18,28 +18,42 @@ void applyProcessSettings(const config::Settings& settings) {
   }
 }
 
-void dropPrivileges(const config::Settings& settings) {
-  if (settings.user.empty() && settings.group.empty()) return;
-  uid_t uid = getuid();
-  gid_t gid = getgid();
-  const passwd* user = nullptr;
+log::FileOwner Identity::fileOwner() const {
+  if (!changes) return {};
+  return {uid, gid};
+}
+
+Identity resolveIdentity(const config::Settings& settings) {
+  Identity identity;
+  if (settings.user.empty() && settings.group.empty()) return identity;
+  identity.changes = true;
+  identity.uid = getuid();
+  identity.gid = getgid();
   if (!settings.user.empty()) {
-    user = getpwnam(settings.user.c_str());
+    const passwd* user = getpwnam(settings.user.c_str());
     if (user == nullptr) throw std::runtime_error("--user " + settings.user + ": no such user");
-    uid = user->pw_uid;
-    gid = user->pw_gid;
+    identity.user = user->pw_name;
+    identity.uid = user->pw_uid;
+    identity.gid = user->pw_gid;
   }
   if (!settings.group.empty()) {
     const group* found = getgrnam(settings.group.c_str());
     if (found == nullptr) throw std::runtime_error("--group " + settings.group + ": no such group");
-    gid = found->gr_gid;
+    identity.gid = found->gr_gid;
   }
+  return identity;
+}
+
+void dropPrivileges(const Identity& identity) {
+  if (!identity.changes) return;
   // Group first: once the user changes, the group can no longer be changed.
-  if (setgid(gid) < 0) throw std::runtime_error(std::string("setgid: ") + strerror(errno));
-  if (user != nullptr && initgroups(user->pw_name, gid) < 0) {
+  if (setgid(identity.gid) < 0) {
+    throw std::runtime_error(std::string("setgid: ") + strerror(errno));
+  }
+  if (!identity.user.empty() && initgroups(identity.user.c_str(), identity.gid) < 0) {
     throw std::runtime_error(std::string("initgroups: ") + strerror(errno));
   }
-  if (uid != getuid() && setuid(uid) < 0) {
+  if (identity.uid != getuid() && setuid(identity.uid) < 0) {
     throw std::runtime_error(std::string("setuid: ") + strerror(errno));
   }
 }

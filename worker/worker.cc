@@ -222,8 +222,7 @@ void Worker::onSignal(struct ev_loop*, ev_signal* watcher, int) {
 
 void Worker::beginShutdown(int signum) {
   if (signum == SIGUSR1) {
-    log::reopen();
-    log::main().info("SIGUSR1: reopened the log files");
+    if (log::reopen() == 0) log::main().info("SIGUSR1: reopened the log files");
     return;
   }
   if (signum == SIGQUIT) {

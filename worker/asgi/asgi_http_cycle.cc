@@ -29,7 +29,8 @@ class CycleState final : public http::RequestObserver {
   ResponseState response = ResponseState::kStart;
   bool body_done = false;  // the last http.request message was delivered
   bool disconnected = false;
-  bool holds_self = false;  // a reference on self while attached to the exchange
+  bool send_raised_disconnect = false;  // send() told the app the client is gone
+  bool holds_self = false;              // a reference on self while attached to the exchange
   std::string scratch;
 
   void onBodyReady() override;
@@ -147,6 +148,7 @@ void CycleState::onDisconnect(bool abort) {
   PyRef message = PyRef::steal(disconnectMessage());
   settle(receive_waiter, message.get());
   if (send_waiter) {
+    send_raised_disconnect = true;
     PyRef error = PyRef::steal(PyObject_CallNoArgs(bridge->clientDisconnectedType()));
     settle(send_waiter, nullptr, error.get());
   }
@@ -159,6 +161,7 @@ void CycleState::onDisconnect(bool abort) {
 namespace {
 
 PyObject* raiseDisconnected(CycleState& state) {
+  state.send_raised_disconnect = true;
   PyErr_SetString(state.bridge->clientDisconnectedType(), "the client has disconnected");
   return nullptr;
 }
@@ -367,14 +370,36 @@ PyObject* cycleAppReturned(PyObject* self, PyObject*) {
   Py_RETURN_NONE;
 }
 
+// Whether `exception`, its __cause__ or its __context__ (transitively) is an instance of
+// `type`. Chains can be long or even cyclic: the walk is bounded.
+bool chainHolds(PyObject* exception, PyObject* type) {
+  constexpr int kMaxLinks = 64;
+  std::vector<PyObject*> todo{exception};
+  for (int visited = 0; !todo.empty() && visited < kMaxLinks; ++visited) {
+    PyObject* current = todo.back();
+    todo.pop_back();
+    if (PyObject_TypeCheck(current, reinterpret_cast<PyTypeObject*>(type))) return true;
+    if (!PyExceptionInstance_Check(current)) continue;
+    for (PyObject* next : {PyException_GetCause(current), PyException_GetContext(current)}) {
+      if (next != nullptr && next != Py_None) todo.push_back(next);
+      Py_XDECREF(next);  // still referenced by `current`, which the caller keeps alive
+    }
+  }
+  return false;
+}
+
 PyObject* cycleAppRaised(PyObject* self, PyObject* exception) {
   CycleState& state = stateOf(self);
   PyRef keep = keepAlive(state);
-  // After the client went away, a disconnect error (ClientDisconnected is an OSError) or a
-  // cancellation is the consequence, not a bug worth a traceback.
+  // Once the client is gone, what the app raises is the consequence, not a bug worth a
+  // traceback: a cancellation, anything raised after send() reported the disconnect, or an
+  // exception that holds our disconnect error (an OSError) in its cause or context chain, as
+  // frameworks re-raise it as their own (Starlette's ClientDisconnect from a
+  // StreamingResponse).
   bool consequence =
-      state.disconnected && (PyErr_GivenExceptionMatches(exception, PyExc_OSError) ||
-                             !PyErr_GivenExceptionMatches(exception, PyExc_Exception));
+      state.disconnected &&
+      (state.send_raised_disconnect || !PyErr_GivenExceptionMatches(exception, PyExc_Exception) ||
+       chainHolds(exception, PyExc_OSError));
   if (consequence) {
     log::main().debug("conn {}: app ended after the client went away: {}", state.connection_id,
                       describeException(exception));

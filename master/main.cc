@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/process_title.h"
 #include "config/settings.h"
+#include "master/file_limit.h"
 #include "master/listener.h"
 #include "master/master.h"
 #include "master/privileges.h"
@@ -41,6 +42,13 @@ int main(int argc, char** argv) {
   } catch (const std::exception& error) {
     std::fprintf(stderr, "asgid: cannot open a log file: %s\n", error.what());
     return 1;
+  }
+
+  master::FileLimit files = master::raiseFileLimit();
+  if (files.now != files.before) {
+    log::main().info("open-file limit: {} (raised from {})", files.now, files.before);
+  } else {
+    log::main().info("open-file limit: {}", files.now);
   }
 
   std::vector<master::BoundListener> listeners;

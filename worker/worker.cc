@@ -11,6 +11,7 @@
 #include "common/control_channel.h"
 #include "common/log.h"
 #include "worker/asgi/asgi_bridge.h"
+#include "worker/asgi/lifespan.h"
 #include "worker/http/http_server.h"
 #include "worker/loop/event_loop.h"
 #include "worker/python/interpreter.h"
@@ -76,7 +77,7 @@ class Worker {
   std::unique_ptr<py::EventLoop> loop_;
   py::PyRef app_;
   py::PyRef state_;
-  py::PyRef lifespan_;
+  std::unique_ptr<py::Lifespan> lifespan_;
   std::unique_ptr<py::AsgiBridge> bridge_;
   std::unique_ptr<http::HttpServer> server_;
   ev_signal sigint_;
@@ -145,25 +146,15 @@ bool Worker::startPython() {
 
 bool Worker::startLifespan() {
   if (settings_.lifespan == config::Lifespan::kOff) return true;
-  try {
-    state_ = py::checked(PyDict_New());
-    PyObject* runtime = py::runtimeModule();
-    const char* mode = settings_.lifespan == config::Lifespan::kOn ? "on" : "auto";
-    lifespan_ = py::checked(
-        PyObject_CallMethod(runtime, "Lifespan", "OsO", app_.get(), mode, state_.get()));
-    py::PyRef startup = py::checked(PyObject_CallMethod(lifespan_.get(), "startup", nullptr));
-    py::PyRef failure = py::PyRef::steal(loop_->runUntilComplete(startup.get()));
-    if (failure.get() != Py_None) {
-      py::PyRef text = py::checked(PyObject_Str(failure.get()));
-      log::main().error("Application startup failed: {}. Exiting.", PyUnicode_AsUTF8(text.get()));
-      return false;
-    }
-  } catch (const py::PyError& error) {
-    log::main().error("Application startup failed:\n{}", error.traceback());
+  state_ = py::PyRef::steal(PyDict_New());
+  if (!state_) {
+    py::PyError error = py::PyError::fetch();
+    log::main().error("Application startup failed: {}", error.what());
     return false;
   }
-  log::main().info("Application startup complete.");
-  return true;
+  lifespan_ = std::make_unique<py::Lifespan>(*loop_, app_,
+                                             settings_.lifespan == config::Lifespan::kOn, state_);
+  return lifespan_->startup();
 }
 
 void Worker::serve() {
@@ -188,14 +179,7 @@ void Worker::serve() {
 }
 
 void Worker::stopLifespan() {
-  if (!lifespan_) return;
-  try {
-    py::PyRef shutdown = py::checked(PyObject_CallMethod(lifespan_.get(), "shutdown", nullptr));
-    py::PyRef result = py::PyRef::steal(loop_->runUntilComplete(shutdown.get()));
-    log::main().info("Application shutdown complete.");
-  } catch (const py::PyError& error) {
-    log::main().error("Application shutdown failed:\n{}", error.traceback());
-  }
+  if (lifespan_) lifespan_->shutdown();
 }
 
 void Worker::watchSignals() {

@@ -18,10 +18,6 @@
 
 namespace asgid::py {
 
-// The asgid_runtime module (asgid_runtime.py compiled into the binary), loaded on first use.
-// Throws PyError.
-PyObject* runtimeModule();
-
 class AsgiBridge final : public http::RequestHandler {
  public:
   // Throws PyError if the runtime cannot be loaded.

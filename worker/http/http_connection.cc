@@ -76,9 +76,12 @@ void HttpConnection::armTimer() {
   }
 }
 
+// Whether the client owes us body bytes now: the body is incomplete, we read (the app can take
+// more), and the client is not waiting for a "100 Continue" we have not sent (RFC 9110
+// 10.1.1: it may hold the body back until then).
 bool HttpConnection::awaitingBody() const {
   return state_ == State::kInRequest && !message_complete_ && !response_complete_ &&
-         transport_.reading();
+         transport_.reading() && (!head_.expect_continue || continue_sent_);
 }
 
 void HttpConnection::onData(const char* data, size_t size) {
@@ -199,6 +202,7 @@ void HttpConnection::wantBody() {
     continue_sent_ = true;
     transport_.output().append("HTTP/1.1 100 Continue\r\n\r\n");
     transport_.scheduleFlush();
+    armTimer();  // the client now owes us the body
   }
   updateReading();
 }

@@ -300,6 +300,91 @@ TEST_F(ConnectionTest, UnreadBodyStopsReading) {
   pump();
 }
 
+// Tells whether the request's observer heard of a disconnect.
+class DisconnectObserver : public RequestObserver {
+ public:
+  void onBodyReady() override {}
+  void onWritable() override {}
+  void onDisconnect(bool) override { disconnected = true; }
+  bool disconnected = false;
+};
+
+TEST_F(ConnectionTest, StalledBodyGets408AndTheAppHearsADisconnect) {
+  DisconnectObserver observer;
+  handler_.on_request = [&observer](Exchange& c) { c.attach(&observer); };
+  ServerOptions options = serverOptions(config::Settings{});
+  options.timeout_request_body = 0.2;
+  startServer(options);
+  int fd = connectClient();
+  sendText(fd, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
+  bool closed = false;
+  std::string got = receive(
+      fd, [](const std::string&) { return false; }, &closed, 3000);
+  EXPECT_EQ(got.rfind("HTTP/1.1 408 Request Timeout\r\n", 0), 0u) << got;
+  EXPECT_TRUE(closed);
+  EXPECT_TRUE(observer.disconnected);
+  close(fd);
+}
+
+TEST_F(ConnectionTest, NoBodyTimeoutWhileTheClientAwaits100Continue) {
+  DisconnectObserver observer;
+  Exchange* current = nullptr;
+  handler_.on_request = [&](Exchange& c) {
+    current = &c;
+    c.attach(&observer);
+  };
+  ServerOptions options = serverOptions(config::Settings{});
+  options.timeout_request_body = 0.2;
+  startServer(options);
+  int fd = connectClient();
+  sendText(fd, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+  // Longer than the body timeout: the client holds its body until we say 100 Continue.
+  std::string got = receive(
+      fd, [](const std::string&) { return false; }, nullptr, 600);
+  EXPECT_EQ(got, "");
+  EXPECT_FALSE(observer.disconnected);
+  ASSERT_NE(current, nullptr);
+  current->attach(nullptr);
+  respond(*current, "ok");
+  got = receive(fd, [](const std::string& t) { return t.find("ok") != std::string::npos; });
+  EXPECT_EQ(got.rfind("HTTP/1.1 200 OK", 0), 0u) << got;
+  close(fd);
+}
+
+TEST_F(ConnectionTest, ClientThatStopsReadingIsClosedBySendTimeout) {
+  DisconnectObserver observer;
+  Exchange* current = nullptr;
+  handler_.on_request = [&](Exchange& c) {
+    current = &c;
+    c.attach(&observer);
+  };
+  ServerOptions options = serverOptions(config::Settings{});
+  options.timeout_send = 0.3;
+  startServer(options);
+  int fd = connectClient();
+  int small = 4096;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sendText(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  pump();
+  ASSERT_NE(current, nullptr);
+  current->startResponse(200, {});
+  std::string chunk(1024 * 1024, 'x');
+  SendResult result = SendResult::kOk;
+  for (int i = 0; i < 64 && result == SendResult::kOk && !observer.disconnected; ++i) {
+    result = current->sendBody(chunk.data(), chunk.size(), true);
+    pump(2);
+  }
+  // The client reads nothing: within the send timeout the server gives up on it.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (!observer.disconnected && std::chrono::steady_clock::now() < deadline) {
+    ev_run(loop_, EVRUN_NOWAIT);
+    usleep(5000);
+  }
+  EXPECT_TRUE(observer.disconnected);
+  EXPECT_EQ(server_->connectionCount(), 0u);
+  close(fd);
+}
+
 TEST_F(ConnectionTest, ConcurrencyLimitAnswers503) {
   handler_.on_request = [](Exchange&) {};  // never answers
   ServerOptions options = serverOptions(config::Settings{});

@@ -29,14 +29,14 @@ struct ParserLimits {
 
 // A request's head, complete once onHeadersComplete is called.
 struct RequestHead {
-  std::string method;  // as sent, e.g. "GET"
+  std::string method;  // as sent, e.g. "GET"; one llhttp knows (others are refused with 501)
   // The request target in origin-form, e.g. "/a%20b?x=1" (bytes as sent), or "*" for
   // OPTIONS. An absolute-form target ("http://h/p?q", RFC 9112 3.2.2) is rewritten to its
   // origin-form ("/p?q"; "/" when the path is empty) and its authority becomes the Host header,
   // so nothing after the parser needs to know the absolute form.
   std::string target;
-  // The target as sent when the parser rewrote it (absolute-form), for the access log; empty
-  // when `target` is exactly what was sent.
+  // The target as sent when the parser rewrote it (absolute-form), for the access log to show
+  // what the client sent; empty when `target` is exactly what was sent.
   std::string original_target;
   int http_major = 1;
   int http_minor = 1;
@@ -137,10 +137,6 @@ class HttpParser {
   const char* endHeadLine();
   void resetMessage();
 
-  // What the head scanner knows about the current message's head. llhttp tolerates a few
-  // line-level forms that RFC 9112 lets a server reject and that proxies read differently
-  // (obs-fold, bare CR or LF, a request line that is not "... HTTP/x.y"); the scanner checks
-  // them on the head's bytes before llhttp acts on them.
   // The request line's method token, checked on its bytes (RFC 9110 9.1, 5.6.2): llhttp only
   // knows a fixed list and fails the others as soon as a byte leaves it, before it is known
   // whether they are a valid token (501) or garbage (400).
@@ -150,6 +146,10 @@ class HttpParser {
     kUnknown,  // a valid token followed by SP, not one we implement: 501 (line permitting)
     kInvalid,  // empty, too long, or a byte that is not a tchar before the SP: 400
   };
+  // What the head scanner knows about the current message's head. llhttp tolerates a few
+  // line-level forms that RFC 9112 lets a server reject and that proxies read differently
+  // (obs-fold, bare CR or LF, a request line that is not "... HTTP/x.y"); the scanner checks
+  // them on the head's bytes before llhttp acts on them.
   struct HeadScan {
     MethodScan method = MethodScan::kPending;
     uint8_t method_len = 0;

@@ -34,7 +34,11 @@ void checkHead(const RequestHead& head, const ParserLimits& limits) {
   check(!head.method.empty(), "method is empty");
   check(!head.target.empty() && head.target.size() <= limits.max_target, "target size");
   check(head.http_major == 1 && (head.http_minor == 0 || head.http_minor == 1), "version");
+  // RFC 9112 3.2: only origin-form (or "*" for OPTIONS) leaves the parser, never a fragment.
+  check(head.target[0] == '/' || (head.target == "*" && head.method == "OPTIONS"), "target form");
+  check(head.target.find('#') == std::string::npos, "fragment in target");
   check(head.headers.size() <= limits.max_fields, "field count");
+  size_t hosts = 0;
   for (const auto& [name, value] : head.headers) {
     check(!name.empty(), "empty header name");
     for (char c : name) check(isTokenChar(static_cast<unsigned char>(c)), "name not a token");
@@ -43,7 +47,9 @@ void checkHead(const RequestHead& head, const ParserLimits& limits) {
                             value.back() != '\t'),
           "value not trimmed");
     for (char c : value) check(c != '\r' && c != '\n' && c != '\0', "CR, LF or NUL in value");
+    if (name == "host") ++hosts;
   }
+  check(hosts == 1 || (hosts == 0 && head.http_minor == 0), "host count");
   check(!(head.chunked && head.content_length), "chunked with content-length");
   check(!head.expect_continue || head.http_minor == 1, "expect_continue outside HTTP/1.1");
   check(!head.upgrade || (!head.chunked && head.content_length.value_or(0) == 0),
@@ -88,7 +94,7 @@ class Events : public ParserCallbacks {
 
 void checkError(HttpParser& parser, const ParseResult& r) {
   check(r.error_status == 400 || r.error_status == 414 || r.error_status == 431 ||
-            r.error_status == 505,
+            r.error_status == 501 || r.error_status == 505,
         "unexpected error status");
   check(r.error_reason != nullptr && r.error_reason[0] != '\0', "empty error reason");
   const ParseResult again = parser.feed("x", 1);

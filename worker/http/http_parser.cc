@@ -5,6 +5,11 @@
 //   is a single "chunked" (RFC 9112 6.1), only HTTP/1.0 and HTTP/1.1 are served (505), CONNECT
 //   is refused. Each of these is a request-smuggling or cache-poisoning vector when a proxy in
 //   front reads the message differently.
+// - The request target and Host (RFC 9112 3.2): one valid Host, no fragment, "*" only for
+//   OPTIONS, absolute-form only for http/https and rewritten to origin-form with its authority as
+//   the Host, so what comes after the parser sees one form and one authority.
+// - A method that is a valid token but not one llhttp knows is 501, decided on the request
+//   line's bytes (llhttp fails it at the first byte that leaves its list).
 // - One message at a time: on_message_complete pauses llhttp, so feed() stops at the message's
 //   end and reports how many bytes it took; nextMessage() resumes.
 // llhttp is expected to be built with LLHTTP_STRICT_MODE=1: the loose build skips the CRLF after
@@ -12,6 +17,7 @@
 // lines, which the head scanner here does not cover for bodies.
 #include "worker/http/http_parser.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
@@ -109,6 +115,75 @@ bool endsWithHttpVersion(uint64_t tail) {
 bool isDigit(char c) {
   return c >= '0' && c <= '9';
 }
+
+bool isHexDigit(char c) {
+  return isDigit(c) || (toLower(c) >= 'a' && toLower(c) <= 'f');
+}
+
+// RFC 3986 2.3 unreserved and 2.2 sub-delims: the bytes of a reg-name (3.2.2) besides
+// pct-encoded ones. IPv4 addresses are made of them too.
+bool isRegNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c) ||
+         std::string_view("-._~!$&'()*+,;=").find(c) != std::string_view::npos;
+}
+
+// Inside "[...]": IPv6address or IPvFuture (RFC 3986 3.2.2). Only the characters are checked;
+// the app gets the value as sent.
+bool isIpLiteralChar(char c) {
+  return isRegNameChar(c) || c == ':';
+}
+
+constexpr size_t kInvalidHost = std::string_view::npos;
+
+// RFC 9110 7.2 / RFC 3986 3.2.2-3.2.3: uri-host [ ":" port ]. Returns the length of the host
+// part (0 for an empty reg-name, which RFC 9112 3.2 allows in a Host header), or kInvalidHost:
+// "a b", "a/b" and userinfo ("a@b") are not hosts.
+size_t hostLength(std::string_view value) {
+  size_t i = 0;
+  if (!value.empty() && value[0] == '[') {
+    for (i = 1; i < value.size() && isIpLiteralChar(value[i]);) ++i;
+    if (i == 1 || i == value.size() || value[i] != ']') return kInvalidHost;
+    ++i;
+  } else {
+    while (i < value.size() && value[i] != ':') {
+      if (value[i] == '%') {
+        if (i + 2 >= value.size() || !isHexDigit(value[i + 1]) || !isHexDigit(value[i + 2])) {
+          return kInvalidHost;
+        }
+        i += 3;
+      } else if (isRegNameChar(value[i])) {
+        ++i;
+      } else {
+        return kInvalidHost;
+      }
+    }
+  }
+  const size_t host_len = i;
+  if (i < value.size()) {
+    if (value[i] != ':') return kInvalidHost;
+    for (++i; i < value.size(); ++i) {
+      if (!isDigit(value[i])) return kInvalidHost;
+    }
+  }
+  return host_len;
+}
+
+// The methods llhttp parses as HTTP, from its public method table (RTSP-only methods and PRI
+// are not in it). Methods are case-sensitive (RFC 9110 9.1): "get" is not GET.
+bool isKnownMethod(std::string_view token) {
+#define ASGID_METHOD_NAME(num, name, string) #string,
+  static constexpr std::string_view kMethods[] = {HTTP_METHOD_MAP(ASGID_METHOD_NAME)};
+#undef ASGID_METHOD_NAME
+  for (std::string_view method : kMethods) {
+    if (method == token) return true;
+  }
+  return false;
+}
+
+// A longer token is not taken for a method: the scanner stops waiting for its end.
+constexpr size_t kMaxMethodLength = 64;
+// " HTTP/1.1" at the end of a request line.
+constexpr size_t kVersionBytes = 9;
 
 struct ErrorMapping {
   int status;
@@ -213,6 +288,10 @@ ParseResult HttpParser::feed(const char* data, size_t len) {
   if (message_complete_) misuse("feed() after kMessageComplete/kUpgrade without nextMessage()");
   if (closed_) return fail(400, "data after connection close", 0);
   scan_reason_ = nullptr;
+  if (method_wait_) {
+    scanHead(data, len);
+    return methodVerdict(len);
+  }
   // llhttp only sees the bytes before a head error, so an earlier error of its own wins.
   const size_t checked = scan_.done ? len : scanHead(data, len);
   ParseResult result = checked > 0 ? execute(data, checked) : ParseResult{};
@@ -259,7 +338,42 @@ ParseResult HttpParser::execute(const char* data, size_t len) {
     upgraded_ = true;
     return {ParseStatus::kUpgrade, consumed};
   }
+  // llhttp stops at the first byte that leaves its method list (or, for a method of another
+  // protocol, at the version). Whether that is 501 or 400 is the scanner's call. The HTTP/2
+  // preface ("PRI * HTTP/2.0") is llhttp's to recognise: 505, not 501.
+  if (err != HPE_PAUSED_H2_UPGRADE && pending_status_ == 0 && scan_.method != MethodScan::kKnown) {
+    const ParseResult verdict = methodVerdict(len);
+    // Undecided: the scanner took every byte (it stopped at none), so all are consumed; it
+    // alone reads on until it can tell.
+    method_wait_ = verdict.status == ParseStatus::kNeedMore;
+    started_ = true;
+    return verdict;
+  }
   return failFromLlhttp(err, consumed);
+}
+
+// After llhttp failed on a method it does not know: 501 for a valid token in a well-formed
+// request line ("TOKEN SP ... SP HTTP/x.y CRLF"), 400 when the token or the line is broken
+// (RFC 9112 3: an invalid request-line is 400), else keep reading. Decided on the scanner's
+// state alone, which does not depend on how the input was split.
+ParseResult HttpParser::methodVerdict(size_t len) {
+  const ParseResult undecided{ParseStatus::kNeedMore, len};
+  switch (scan_.method) {
+    case MethodScan::kPending:
+      return scan_reason_ == nullptr ? undecided : fail(400, "invalid method", 0);
+    case MethodScan::kKnown:
+    case MethodScan::kInvalid:
+      return fail(400, "invalid method", 0);
+    case MethodScan::kUnknown:
+      break;
+  }
+  // llhttp no longer sees the target: bound the line the way onUrl bounds the target.
+  if (scan_.request_line_bytes > kMaxMethodLength + 1 + limits_.max_target + kVersionBytes) {
+    return fail(414, "request target too long", 0);
+  }
+  if (scan_.line > 0) return fail(501, "method not implemented", 0);
+  if (scan_reason_ != nullptr) return fail(400, scan_reason_, 0);
+  return undecided;
 }
 
 ParseResult HttpParser::failFromLlhttp(llhttp_errno_t err, size_t consumed) {
@@ -315,13 +429,12 @@ size_t HttpParser::scanLine(const char* data, size_t i, size_t len) {
   const size_t end = lf != nullptr ? static_cast<size_t>(lf - data) : len;
   const auto* cr = static_cast<const char*>(std::memchr(data + i, '\r', end - i));
   if (cr == nullptr) {
-    if (lf != nullptr) return scanFail(end, "bare LF");
     addLineBytes(data + i, end - i);
-    return end;
+    return lf != nullptr ? scanFail(end, "bare LF") : end;
   }
   const auto cr_at = static_cast<size_t>(cr - data);
-  if (cr_at + 1 < end) return scanFail(cr_at + 1, "bare CR");
   addLineBytes(data + i, cr_at - i);
+  if (cr_at + 1 < end) return scanFail(cr_at + 1, "bare CR");
   scan_.cr = true;
   return cr_at + 1;
 }
@@ -330,8 +443,31 @@ void HttpParser::addLineBytes(const char* at, size_t len) {
   if (len == 0) return;
   scan_.line_used = true;
   if (scan_.line > 0) return;
+  scan_.request_line_bytes += len;
+  if (scan_.method == MethodScan::kPending) scanMethod(at, len);
   for (size_t i = len > 8 ? len - 8 : 0; i < len; ++i) {
     scan_.tail = (scan_.tail << 8) | static_cast<unsigned char>(at[i]);
+  }
+}
+
+// RFC 9112 3: request-line = method SP request-target SP HTTP-version, and method = token
+// (RFC 9110 9.1, 5.6.2).
+void HttpParser::scanMethod(const char* at, size_t len) {
+  for (size_t i = 0; i < len && scan_.method == MethodScan::kPending; ++i) {
+    const auto c = static_cast<unsigned char>(at[i]);
+    if (c == ' ' && scan_.method_len > 0) {
+      const size_t kept = std::min<size_t>(scan_.method_len, sizeof(scan_.method_bytes));
+      const bool known =
+          scan_.method_len == kept && isKnownMethod(std::string_view(scan_.method_bytes, kept));
+      scan_.method = known ? MethodScan::kKnown : MethodScan::kUnknown;
+    } else if (!isTokenChar(c) || scan_.method_len >= kMaxMethodLength) {
+      scan_.method = MethodScan::kInvalid;
+    } else {
+      if (scan_.method_len < sizeof(scan_.method_bytes)) {
+        scan_.method_bytes[scan_.method_len] = static_cast<char>(c);
+      }
+      ++scan_.method_len;
+    }
   }
 }
 
@@ -371,6 +507,96 @@ int HttpParser::onUrl(const char* at, size_t len) {
 int HttpParser::onUrlComplete() {
   // llhttp treats CONNECT as an upgrade to a tunnel; we are not a proxy.
   if (parser_.method == HTTP_CONNECT) return reject(400, "CONNECT not supported");
+  return 0;
+}
+
+// RFC 9112 3.2: origin-form, absolute-form, or asterisk-form (authority-form is CONNECT's).
+// Checked once the head is complete, after the version (505) and the method (501).
+int HttpParser::checkTarget() {
+  const std::string& target = head_.target;
+  // RFC 9112 3.2 (and RFC 9110 4.2.5): a fragment is never sent; one here is not the URI the
+  // client meant, and servers disagree on where the path ends.
+  if (target.find('#') != std::string::npos) return reject(400, "fragment in request target");
+  if (target.empty()) return reject(400, "invalid request target");
+  if (target[0] == '/') return 0;
+  if (target[0] == '*') {
+    // RFC 9112 3.2.4: asterisk-form is only for a server-wide OPTIONS.
+    if (target.size() > 1) return reject(400, "invalid request target");
+    return parser_.method == HTTP_OPTIONS ? 0 : reject(400, "asterisk-form target without OPTIONS");
+  }
+  return checkAbsoluteForm();
+}
+
+// RFC 9112 3.2.2: absolute-form. Only http and https URIs name something this server serves
+// (RFC 9110 4.2); the scheme is case-insensitive (RFC 3986 3.1). The target becomes its
+// origin-form and the authority is kept for checkHost().
+int HttpParser::checkAbsoluteForm() {
+  const std::string_view target = head_.target;
+  const size_t colon = target.find(':');
+  if (colon == std::string_view::npos) return reject(400, "invalid request target");
+  const std::string_view scheme = target.substr(0, colon);
+  if (!equalsIgnoreCase(scheme, "http") && !equalsIgnoreCase(scheme, "https")) {
+    return reject(400, "unsupported scheme in request target");
+  }
+  if (target.substr(colon + 1, 2) != "//") return reject(400, "invalid request target");
+  const size_t begin = colon + 3;
+  const size_t end = std::min(target.find_first_of("/?", begin), target.size());
+  // RFC 9110 4.2.1: an http URI with an empty host is invalid; 4.2.4: userinfo is an error.
+  const size_t host_len = hostLength(target.substr(begin, end - begin));
+  if (host_len == kInvalidHost || host_len == 0) {
+    return reject(400, "invalid authority in request target");
+  }
+  authority_begin_ = begin;
+  authority_len_ = end - begin;
+  head_.original_target = std::move(head_.target);
+  const std::string_view rest = std::string_view(head_.original_target).substr(end);
+  // RFC 9112 3.2.1: an empty path is sent as "/" in origin-form.
+  head_.target.clear();  // moved from: valid but unspecified
+  if (rest.empty() || rest[0] == '?') head_.target.push_back('/');
+  head_.target.append(rest);
+  return 0;
+}
+
+// RFC 9112 3.2: a server MUST answer 400 to an HTTP/1.1 request without a Host header, and to
+// any request with more than one or with an invalid value.
+int HttpParser::checkHost() {
+  std::pair<std::string, std::string>* host = nullptr;
+  size_t hosts = 0;
+  for (auto& field : head_.headers) {
+    if (field.first != "host") continue;
+    host = &field;
+    ++hosts;
+  }
+  if (hosts > 1) return reject(400, "repeated host header");
+  if (hosts == 0 && parser_.http_minor == 1) return reject(400, "missing host header");
+  if (host != nullptr && hostLength(host->second) == kInvalidHost) {
+    return reject(400, "invalid host header");
+  }
+  return head_.original_target.empty() ? 0 : useAuthorityAsHost(host);
+}
+
+// RFC 9112 3.2.2: with an absolute-form target the server MUST ignore the Host header and use
+// the target's authority; the app reads Host, so Host becomes the authority. The field counts
+// against the limits like one that was sent.
+int HttpParser::useAuthorityAsHost(std::pair<std::string, std::string>* host) {
+  const std::string_view authority =
+      std::string_view(head_.original_target).substr(authority_begin_, authority_len_);
+  const size_t name_len = host != nullptr ? 0 : std::string_view("host").size();
+  const size_t old_len = host != nullptr ? host->second.size() : 0;
+  if (host == nullptr && field_count_ >= limits_.max_fields) {
+    return reject(431, "too many header fields");
+  }
+  if (std::string_view("host").size() + authority.size() > limits_.max_field_size) {
+    return reject(431, "header field too large");
+  }
+  if (headers_bytes_ - old_len + name_len + authority.size() > limits_.max_headers_size) {
+    return reject(431, "header section too large");
+  }
+  if (host != nullptr) {
+    host->second.assign(authority);
+  } else {
+    head_.headers.emplace_back("host", std::string(authority));
+  }
   return 0;
 }
 
@@ -458,6 +684,10 @@ int HttpParser::onHeaderValueComplete() {
 int HttpParser::onHeadersComplete() {
   // HTTP/0.9-style request lines never reach onVersionComplete.
   if (!versionSupported()) return reject(505, "unsupported http version");
+  // A method llhttp parses without knowing it as HTTP (PRI in an HTTP/1.x request line).
+  if (scan_.method == MethodScan::kUnknown) return reject(501, "method not implemented");
+  if (const int rc = checkTarget()) return rc;
+  if (const int rc = checkHost()) return rc;
   fillHead();
   head_complete_ = true;
   callbacks_.onRequestHead(head_);
@@ -501,6 +731,7 @@ bool HttpParser::versionSupported() const {
 void HttpParser::resetMessage() {
   head_.method.clear();
   head_.target.clear();
+  head_.original_target.clear();
   head_.headers.clear();  // the callee may have moved from head_: clear() makes it valid again
   if (head_.headers.capacity() == 0) head_.headers.reserve(kInitialFields);
   head_.http_major = 1;
@@ -521,6 +752,8 @@ void HttpParser::resetMessage() {
   started_ = head_complete_ = message_complete_ = upgraded_ = false;
   pending_status_ = 0;
   pending_reason_ = "";
+  method_wait_ = false;
+  authority_begin_ = authority_len_ = 0;
 }
 
 }  // namespace asgid::http

@@ -29,12 +29,21 @@ struct ParserLimits {
 
 // A request's head, complete once onHeadersComplete is called.
 struct RequestHead {
-  std::string method;  // as sent, e.g. "GET"
-  std::string target;  // the raw request target, e.g. "/a%20b?x=1"
+  std::string method;  // as sent, e.g. "GET"; one llhttp knows (others are refused with 501)
+  // The request target in origin-form, e.g. "/a%20b?x=1" (bytes as sent), or "*" for
+  // OPTIONS. An absolute-form target ("http://h/p?q", RFC 9112 3.2.2) is rewritten to its
+  // origin-form ("/p?q"; "/" when the path is empty) and its authority becomes the Host header,
+  // so nothing after the parser needs to know the absolute form.
+  std::string target;
+  // The target as sent when the parser rewrote it (absolute-form), for the access log to show
+  // what the client sent; empty when `target` is exactly what was sent.
+  std::string original_target;
   int http_major = 1;
   int http_minor = 1;
   // Header names lowercased; values as sent with surrounding whitespace (OWS) trimmed;
-  // order and duplicates kept.
+  // order and duplicates kept. Exactly one "host" field on HTTP/1.1, at most one on HTTP/1.0,
+  // with a valid value (RFC 9112 3.2); for an absolute-form target its value is the target's
+  // authority (added at the end when the request had none).
   std::vector<std::pair<std::string, std::string>> headers;
   bool keep_alive = true;  // per RFC 9112 9.3 (version and Connection header)
   bool chunked = false;    // Transfer-Encoding: chunked
@@ -64,7 +73,7 @@ enum class ParseStatus {
 struct ParseResult {
   ParseStatus status = ParseStatus::kNeedMore;
   size_t consumed = 0;
-  int error_status = 0;           // 400, 413, 414, 431 or 505 with kError
+  int error_status = 0;           // 400, 414, 431, 501 or 505 with kError
   const char* error_reason = "";  // a short static description for the log
 };
 
@@ -108,6 +117,12 @@ class HttpParser {
   int onMessageComplete();
 
   int reject(int status, const char* reason);
+  int checkTarget();
+  int checkAbsoluteForm();
+  int checkHost();
+  int useAuthorityAsHost(std::pair<std::string, std::string>* host);
+  ParseResult methodVerdict(size_t len);
+  void scanMethod(const char* at, size_t len);
   int beginField();
   int countFieldBytes(size_t len);
   void fillHead();
@@ -122,16 +137,29 @@ class HttpParser {
   const char* endHeadLine();
   void resetMessage();
 
+  // The request line's method token, checked on its bytes (RFC 9110 9.1, 5.6.2): llhttp only
+  // knows a fixed list and fails the others as soon as a byte leaves it, before it is known
+  // whether they are a valid token (501) or garbage (400).
+  enum class MethodScan : uint8_t {
+    kPending,  // no SP yet, all tchar so far
+    kKnown,    // a method llhttp parses as HTTP
+    kUnknown,  // a valid token followed by SP, not one we implement: 501 (line permitting)
+    kInvalid,  // empty, too long, or a byte that is not a tchar before the SP: 400
+  };
   // What the head scanner knows about the current message's head. llhttp tolerates a few
   // line-level forms that RFC 9112 lets a server reject and that proxies read differently
   // (obs-fold, bare CR or LF, a request line that is not "... HTTP/x.y"); the scanner checks
   // them on the head's bytes before llhttp acts on them.
   struct HeadScan {
-    bool cr = false;         // the previous byte was CR
-    bool line_used = false;  // the current line has a byte other than CR/LF
-    bool done = false;       // the empty line that ends the head was seen
-    uint32_t line = 0;       // 0 = the request line
-    uint64_t tail = 0;       // the request line's last 8 bytes
+    MethodScan method = MethodScan::kPending;
+    uint8_t method_len = 0;
+    char method_bytes[16] = {};       // the token's first bytes (known methods are shorter)
+    uint64_t request_line_bytes = 0;  // without CRLF and the empty lines before it
+    bool cr = false;                  // the previous byte was CR
+    bool line_used = false;           // the current line has a byte other than CR/LF
+    bool done = false;                // the empty line that ends the head was seen
+    uint32_t line = 0;                // 0 = the request line
+    uint64_t tail = 0;                // the request line's last 8 bytes
   };
   enum class FieldKind : uint8_t { kOther, kTransferEncoding, kExpect };
 
@@ -156,7 +184,12 @@ class HttpParser {
   bool message_complete_ = false;  // paused after a message: nextMessage() resumes
   bool upgraded_ = false;          // paused after an upgrade head
   bool closed_ = false;            // the last message ended the connection
-  int pending_status_ = 0;         // set by a callback that rejects input
+  // llhttp failed on a method it does not know before the request line's end was seen: only
+  // the scanner runs until it can tell 501 from 400.
+  bool method_wait_ = false;
+  size_t authority_begin_ = 0;  // of an absolute-form target, in head_.original_target
+  size_t authority_len_ = 0;
+  int pending_status_ = 0;  // set by a callback that rejects input
   const char* pending_reason_ = "";
   ParseResult error_;  // kError once an error happened (sticky)
 };

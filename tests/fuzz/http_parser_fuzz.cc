@@ -159,7 +159,9 @@ Run run(std::string_view input, size_t cut, const ParserLimits& limits) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
-  ParserLimits limits;
+  // As the settings' defaults (config/settings.h); the top bit shrinks them.
+  ParserLimits limits{
+      .max_target = 8190, .max_fields = 100, .max_field_size = 8190, .max_headers_size = 65536};
   if ((data[0] & 0x80) != 0) {
     limits.max_target = 32;
     limits.max_fields = 4;

@@ -81,11 +81,6 @@ bool setBorrowed(PyObject* scope, PyObject* key, PyObject* value) {
 }  // namespace
 
 void splitTarget(std::string_view target, std::string_view& path, std::string_view& query) {
-  if (target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0) {
-    size_t authority = target.find("//") + 2;
-    size_t slash = target.find_first_of("/?", authority);
-    target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
-  }
   size_t mark = target.find('?');
   if (mark == std::string_view::npos) {
     path = target;

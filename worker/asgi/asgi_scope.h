@@ -21,8 +21,8 @@ struct ScopeContext {
 // A new scope dict, or null with a Python exception set.
 PyObject* buildHttpScope(const http::RequestInfo& request, const ScopeContext& context);
 
-// Splits a request target into its path and query (RFC 9112 3.2: origin-form, absolute-form,
-// asterisk-form), without the '?'.
+// Splits a request target into its path and query, without the '?'. The parser hands over
+// origin-form or asterisk-form only (it rewrites absolute-form, RFC 9112 3.2.2).
 void splitTarget(std::string_view target, std::string_view& path, std::string_view& query);
 
 // Percent-decodes `path` (RFC 3986 2.1) into bytes; invalid escapes are kept as they are.

@@ -123,27 +123,11 @@ void HttpConnection::feed(const char* data, size_t size) {
   updateReading();
 }
 
-// RFC 9112 3.2: a server MUST answer 400 to an HTTP/1.1 request without a Host header, and to
-// any request with more than one.
-bool HttpConnection::hostHeaderValid() const {
-  int hosts = 0;
-  for (const auto& header : head_.headers) {
-    if (header.first == "host") ++hosts;
-  }
-  return hosts == 1 || (hosts == 0 && head_.http_minor == 0);
-}
-
 void HttpConnection::onRequestHead(RequestHead& head) {
   head_ = std::move(head);
   keep_alive_ = head_.keep_alive && !shutdown_requested_;
   if (log::accessEnabled()) request_start_ns_ = monotonicNs();
   setState(State::kInRequest);
-  if (!hostHeaderValid()) {
-    log::clientNoise("conn {} {}: bad request (400): missing or repeated Host header",
-                     transport_.id(), transport_.peer().host);
-    respondError(400);
-    return;
-  }
   const int limit = server_.options().limit_concurrency;
   if (limit > 0 && server_.activeRequests() >= static_cast<size_t>(limit)) {
     log::clientNoise("conn {} {}: over --limit-concurrency {}: 503", transport_.id(),
@@ -485,9 +469,11 @@ void HttpConnection::logAccess(int status) {
   request_logged_ = true;
   double ms = static_cast<double>(monotonicNs() - request_start_ns_) / 1e6;
   const char* peer = transport_.unixSocket() ? "unix" : transport_.peer().host.c_str();
-  log::access().info("{}:{} - \"{} {} HTTP/{}.{}\" {} {} {:.3f}ms", peer, transport_.peer().port,
-                     log::sanitize(head_.method, 32), log::sanitize(head_.target), head_.http_major,
-                     head_.http_minor, status, body_bytes_sent_, ms);
+  log::access().info(
+      "{}:{} - \"{} {} HTTP/{}.{}\" {} {} {:.3f}ms", peer, transport_.peer().port,
+      log::sanitize(head_.method, 32),
+      log::sanitize(head_.original_target.empty() ? head_.target : head_.original_target),
+      head_.http_major, head_.http_minor, status, body_bytes_sent_, ms);
 }
 
 }  // namespace asgid::http

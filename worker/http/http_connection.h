@@ -79,7 +79,6 @@ class HttpConnection final : public net::Protocol, public Exchange, private Pars
   void setState(State state);
   void armTimer();
   bool awaitingBody() const;
-  bool hostHeaderValid() const;
   void updateReading();
   void completeResponse();
   void endRequest();

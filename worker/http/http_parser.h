@@ -20,11 +20,13 @@
 
 namespace asgid::http {
 
+// The --limit-request-* settings. No defaults here: the settings hold them (made with
+// http::parserLimits(settings) in worker/http/http_server.h).
 struct ParserLimits {
-  size_t max_target = 8190;         // request target bytes (414 beyond)
-  size_t max_fields = 100;          // header fields (431 beyond)
-  size_t max_field_size = 8190;     // one field's name + value bytes (431 beyond)
-  size_t max_headers_size = 65536;  // all names + values together (431 beyond)
+  size_t max_target;        // request target bytes (414 beyond)
+  size_t max_fields;        // header fields (431 beyond)
+  size_t max_field_size;    // one field's name + value bytes (431 beyond)
+  size_t max_headers_size;  // all names + values together (431 beyond)
 };
 
 // A request's head, complete once onHeadersComplete is called.

@@ -37,6 +37,7 @@ struct ServerOptions {
 };
 
 ServerOptions serverOptions(const config::Settings& settings);
+ParserLimits parserLimits(const config::Settings& settings);
 
 class HttpServer {
  public:

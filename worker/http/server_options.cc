@@ -2,12 +2,18 @@
 
 namespace asgid::http {
 
+ParserLimits parserLimits(const config::Settings& settings) {
+  return ParserLimits{
+      .max_target = static_cast<size_t>(settings.limit_request_line),
+      .max_fields = static_cast<size_t>(settings.limit_request_fields),
+      .max_field_size = static_cast<size_t>(settings.limit_request_field_size),
+      .max_headers_size = static_cast<size_t>(settings.limit_request_headers_size),
+  };
+}
+
 ServerOptions serverOptions(const config::Settings& settings) {
   ServerOptions options;
-  options.limits.max_target = static_cast<size_t>(settings.limit_request_line);
-  options.limits.max_fields = static_cast<size_t>(settings.limit_request_fields);
-  options.limits.max_field_size = static_cast<size_t>(settings.limit_request_field_size);
-  options.limits.max_headers_size = static_cast<size_t>(settings.limit_request_headers_size);
+  options.limits = parserLimits(settings);
   options.timeout_keep_alive = settings.timeout_keep_alive;
   options.timeout_request_header = settings.timeout_request_header;
   options.timeout_request_body = settings.timeout_request_body;

@@ -9,8 +9,15 @@
 #include <string_view>
 #include <vector>
 
+#include "worker/http/http_server.h"
+
 namespace asgid::http {
 namespace {
+
+// The limits the settings give by default (the settings own every default).
+ParserLimits defaultLimits() {
+  return parserLimits(config::Settings{});
+}
 
 using namespace std::string_literals;
 
@@ -41,7 +48,7 @@ struct Outcome {
 // Feeds `input` in pieces of the given sizes the way a connection does: unconsumed bytes are
 // kept and fed again after nextMessage().
 Outcome parse(std::string_view input, const std::vector<size_t>& sizes,
-              const ParserLimits& limits = {}) {
+              const ParserLimits& limits = defaultLimits()) {
   Recorder recorder;
   HttpParser parser(recorder, limits);
   Outcome out;
@@ -78,11 +85,11 @@ Outcome parse(std::string_view input, const std::vector<size_t>& sizes,
   return out;
 }
 
-Outcome parseWhole(std::string_view input, const ParserLimits& limits = {}) {
+Outcome parseWhole(std::string_view input, const ParserLimits& limits = defaultLimits()) {
   return parse(input, {input.size()}, limits);
 }
 
-Outcome parseBytewise(std::string_view input, const ParserLimits& limits = {}) {
+Outcome parseBytewise(std::string_view input, const ParserLimits& limits = defaultLimits()) {
   return parse(input, std::vector<size_t>(input.size(), 1), limits);
 }
 
@@ -135,7 +142,7 @@ const std::vector<std::string> kSplitCorpus = {
 TEST(HttpParser, SimpleGet) {
   const std::string input = "GET /a%20b?x=1 HTTP/1.1\r\nHost: example.com\r\n\r\n";
   Recorder recorder;
-  HttpParser parser(recorder, {});
+  HttpParser parser(recorder, defaultLimits());
   const ParseResult r = parser.feed(input.data(), input.size());
   EXPECT_EQ(r.status, ParseStatus::kMessageComplete);
   EXPECT_EQ(r.consumed, input.size());
@@ -197,7 +204,7 @@ TEST(HttpParser, SameOutcomeWhateverTheSplit) {
 }
 
 TEST(HttpParser, SplitLimitsGiveTheSameStatus) {
-  ParserLimits limits;
+  ParserLimits limits = defaultLimits();
   limits.max_target = 10;
   limits.max_field_size = 12;
   const std::vector<std::string> inputs = {
@@ -217,7 +224,7 @@ TEST(HttpParser, PipelinedRequestsOneAtATime) {
   const std::string second = "POST /2 HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc";
   const std::string input = first + second;
   Recorder recorder;
-  HttpParser parser(recorder, {});
+  HttpParser parser(recorder, defaultLimits());
   ParseResult r = parser.feed(input.data(), input.size());
   EXPECT_EQ(r.status, ParseStatus::kMessageComplete);
   EXPECT_EQ(r.consumed, first.size());
@@ -282,7 +289,7 @@ TEST(HttpParser, BodyPointsIntoTheFedBuffer) {
     void onMessageComplete() override {}
   } check;
   check.input = &input;
-  HttpParser parser(check, {});
+  HttpParser parser(check, defaultLimits());
   parser.feed(input.data(), input.size());
   EXPECT_TRUE(check.inside);
 }
@@ -290,7 +297,7 @@ TEST(HttpParser, BodyPointsIntoTheFedBuffer) {
 TEST(HttpParser, HeadIsDeliveredBeforeFeedReturnsEvenWithoutTheBody) {
   const std::string input = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc";
   Recorder recorder;
-  HttpParser parser(recorder, {});
+  HttpParser parser(recorder, defaultLimits());
   EXPECT_FALSE(parser.messageStarted());
   const ParseResult r = parser.feed(input.data(), input.size());
   EXPECT_EQ(r.status, ParseStatus::kNeedMore);
@@ -304,7 +311,7 @@ TEST(HttpParser, HeadIsDeliveredBeforeFeedReturnsEvenWithoutTheBody) {
 
 TEST(HttpParser, MessageStartedOnlyAfterAFirstRequestByte) {
   Recorder recorder;
-  HttpParser parser(recorder, {});
+  HttpParser parser(recorder, defaultLimits());
   EXPECT_EQ(parser.feed("\r\n", 2).status, ParseStatus::kNeedMore);
   EXPECT_FALSE(parser.messageStarted());  // empty lines before a request are skipped
   EXPECT_EQ(parser.feed("G", 1).status, ParseStatus::kNeedMore);
@@ -319,7 +326,7 @@ TEST(HttpParser, CalleeMayMoveFromTheHead) {
     void onBody(std::string_view) override {}
     void onMessageComplete() override {}
   } mover;
-  HttpParser parser(mover, {});
+  HttpParser parser(mover, defaultLimits());
   const std::string a = "GET /a HTTP/1.1\r\nHost: h\r\nX: 1\r\n\r\n";
   const std::string b = "GET /b HTTP/1.1\r\nHost: h\r\nY: 2\r\n\r\n";
   ASSERT_EQ(parser.feed(a.data(), a.size()).status, ParseStatus::kMessageComplete);
@@ -396,7 +403,7 @@ TEST(HttpParser, WebSocketUpgradeLeavesTheRestUnconsumed) {
   const std::string frames = "\x81\x85\x01\x02\x03\x04GET / HTTP/1.1\r\nHost: h\r\n";
   const std::string input = head + frames;
   Recorder recorder;
-  HttpParser parser(recorder, {});
+  HttpParser parser(recorder, defaultLimits());
   const ParseResult r = parser.feed(input.data(), input.size());
   EXPECT_EQ(r.status, ParseStatus::kUpgrade);
   EXPECT_EQ(r.consumed, head.size());
@@ -413,7 +420,7 @@ TEST(HttpParser, DeclinedUpgradeContinuesWithHttp) {
   const std::string second = "GET /next HTTP/1.1\r\nHost: h\r\n\r\n";
   const std::string input = first + second;
   Recorder recorder;
-  HttpParser parser(recorder, {});
+  HttpParser parser(recorder, defaultLimits());
   ParseResult r = parser.feed(input.data(), input.size());
   ASSERT_EQ(r.status, ParseStatus::kUpgrade);
   EXPECT_EQ(r.consumed, first.size());
@@ -459,7 +466,7 @@ TEST(HttpParser, ConnectIsRefused) {
 
 TEST(HttpParser, FinishWithNothingStartedIsFine) {
   Recorder recorder;
-  HttpParser parser(recorder, {});
+  HttpParser parser(recorder, defaultLimits());
   ParseResult r = parser.finish();
   EXPECT_EQ(r.status, ParseStatus::kNeedMore);
   EXPECT_EQ(r.consumed, 0u);
@@ -470,7 +477,7 @@ TEST(HttpParser, FinishWithNothingStartedIsFine) {
 TEST(HttpParser, FinishBetweenMessagesIsFine) {
   const std::string input = "GET / HTTP/1.1\r\nHost: h\r\n\r\n";
   Recorder recorder;
-  HttpParser parser(recorder, {});
+  HttpParser parser(recorder, defaultLimits());
   ASSERT_EQ(parser.feed(input.data(), input.size()).status, ParseStatus::kMessageComplete);
   EXPECT_EQ(parser.finish().status, ParseStatus::kNeedMore);  // before nextMessage()
   parser.nextMessage();
@@ -486,7 +493,7 @@ TEST(HttpParser, FinishMidMessageIsAnError) {
   };
   for (const char* input : inputs) {
     Recorder recorder;
-    HttpParser parser(recorder, {});
+    HttpParser parser(recorder, defaultLimits());
     ASSERT_EQ(parser.feed(input, strlen(input)).status, ParseStatus::kNeedMore) << input;
     const ParseResult r = parser.finish();
     EXPECT_EQ(r.status, ParseStatus::kError) << input;
@@ -505,7 +512,7 @@ struct ErrorCase {
   const char* reason;  // nullptr: any
 };
 
-void expectError(const ErrorCase& c, const ParserLimits& limits = {}) {
+void expectError(const ErrorCase& c, const ParserLimits& limits = defaultLimits()) {
   for (const Outcome& out : {parseWhole(c.input, limits), parseBytewise(c.input, limits)}) {
     EXPECT_EQ(out.last, ParseStatus::kError) << c.name;
     EXPECT_EQ(out.error_status, c.status) << c.name;
@@ -654,7 +661,7 @@ TEST(HttpParser, ErrorsAreSticky) {
   const std::string bad = "GET / HTTP/1.1\r\nHost : x\r\n\r\n";
   const std::string good = "GET / HTTP/1.1\r\nHost: h\r\n\r\n";
   Recorder recorder;
-  HttpParser parser(recorder, {});
+  HttpParser parser(recorder, defaultLimits());
   const ParseResult first = parser.feed(bad.data(), bad.size());
   ASSERT_EQ(first.status, ParseStatus::kError);
   const ParseResult again = parser.feed(good.data(), good.size());
@@ -670,7 +677,7 @@ TEST(HttpParser, NextMessageAfterAnErrorStartsAfresh) {
   const std::string bad = "BAD\r\n";
   const std::string good = "GET / HTTP/1.1\r\nHost: h\r\n\r\n";
   Recorder recorder;
-  HttpParser parser(recorder, {});
+  HttpParser parser(recorder, defaultLimits());
   ASSERT_EQ(parser.feed(bad.data(), bad.size()).status, ParseStatus::kError);
   parser.nextMessage();
   EXPECT_EQ(parser.feed(good.data(), good.size()).status, ParseStatus::kMessageComplete);
@@ -679,7 +686,7 @@ TEST(HttpParser, NextMessageAfterAnErrorStartsAfresh) {
 TEST(HttpParserDeathTest, FeedAfterMessageCompleteWithoutNextMessage) {
   const std::string input = "GET / HTTP/1.1\r\nHost: h\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n";
   Recorder recorder;
-  HttpParser parser(recorder, {});
+  HttpParser parser(recorder, defaultLimits());
   const ParseResult r = parser.feed(input.data(), input.size());
   ASSERT_EQ(r.status, ParseStatus::kMessageComplete);
   EXPECT_DEATH(parser.feed(input.data() + r.consumed, input.size() - r.consumed),
@@ -808,12 +815,12 @@ TEST(HttpParser, BadAbsoluteFormTargetsAre400) {
 }
 
 TEST(HttpParser, AuthorityAsHostCountsAgainstTheLimits) {
-  ParserLimits limits;
+  ParserLimits limits = defaultLimits();
   limits.max_fields = 1;
   expectError({"one field too many", "GET http://h/ HTTP/1.0\r\nX: y\r\n\r\n", 431,
                "too many header fields"},
               limits);
-  limits = {};
+  limits = defaultLimits();
   limits.max_field_size = 10;
   expectError({"authority too long", "GET http://abcdefg/ HTTP/1.1\r\nHost: h\r\n\r\n", 431,
                "header field too large"},
@@ -889,7 +896,7 @@ TEST(HttpParser, InvalidMethodCharactersStay400) {
 
 TEST(HttpParser, UnknownMethodWaitsForTheRequestLineEnd) {
   Recorder recorder;
-  HttpParser parser(recorder, {});
+  HttpParser parser(recorder, defaultLimits());
   // llhttp fails at "F"; whether this is 501 or 400 is only known at the end of the line.
   for (const char* piece : {"FO", "O", " /", " HTTP/1.1", "\r"}) {
     EXPECT_EQ(parser.feed(piece, strlen(piece)).status, ParseStatus::kNeedMore) << piece;
@@ -900,7 +907,7 @@ TEST(HttpParser, UnknownMethodWaitsForTheRequestLineEnd) {
   EXPECT_EQ(r.error_status, 501);
   EXPECT_EQ(parser.feed("x", 1).error_status, 501);  // sticky
 
-  HttpParser cut(recorder, {});
+  HttpParser cut(recorder, defaultLimits());
   EXPECT_EQ(cut.feed("FOO / HTTP/1.1", 14).status, ParseStatus::kNeedMore);
   const ParseResult end = cut.finish();
   EXPECT_EQ(end.status, ParseStatus::kError);
@@ -923,7 +930,7 @@ std::string requestWithFields(size_t count) {
 }
 
 TEST(HttpParser, TargetLimit) {
-  ParserLimits limits;
+  ParserLimits limits = defaultLimits();
   limits.max_target = 100;
   EXPECT_EQ(parseWhole(requestWithTarget(100), limits).messages.size(), 1u);
   expectError({"target", requestWithTarget(101), 414, "request target too long"}, limits);
@@ -931,7 +938,7 @@ TEST(HttpParser, TargetLimit) {
 }
 
 TEST(HttpParser, FieldCountLimit) {
-  ParserLimits limits;
+  ParserLimits limits = defaultLimits();
   limits.max_fields = 10;
   EXPECT_EQ(parseWhole(requestWithFields(10), limits).messages.size(), 1u);
   expectError({"fields", requestWithFields(11), 431, "too many header fields"}, limits);
@@ -939,7 +946,7 @@ TEST(HttpParser, FieldCountLimit) {
 }
 
 TEST(HttpParser, FieldSizeLimit) {
-  ParserLimits limits;
+  ParserLimits limits = defaultLimits();
   limits.max_field_size = 20;
   const auto request = [](size_t value_len) {
     return "GET / HTTP/1.1\r\nHost: h\r\nName: " + std::string(value_len, 'v') + "\r\n\r\n";
@@ -952,7 +959,7 @@ TEST(HttpParser, FieldSizeLimit) {
 }
 
 TEST(HttpParser, HeaderSectionLimit) {
-  ParserLimits limits;
+  ParserLimits limits = defaultLimits();
   limits.max_headers_size = 40;
   // Each "X-<i>: v" field (and the empty Host) is 4 bytes of name + value.
   EXPECT_EQ(parseWhole(requestWithFields(10), limits).messages.size(), 1u);
@@ -960,7 +967,7 @@ TEST(HttpParser, HeaderSectionLimit) {
 }
 
 TEST(HttpParser, TrailersCountAgainstTheLimits) {
-  ParserLimits limits;
+  ParserLimits limits = defaultLimits();
   limits.max_fields = 2;
   const std::string input =
       "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA: 1\r\nB: 2\r\n\r\n";
@@ -968,7 +975,7 @@ TEST(HttpParser, TrailersCountAgainstTheLimits) {
 }
 
 TEST(HttpParser, LimitsApplyPerMessage) {
-  ParserLimits limits;
+  ParserLimits limits = defaultLimits();
   limits.max_fields = 3;
   const std::string input = requestWithFields(3) + requestWithFields(3);
   const Outcome out = parseWhole(input, limits);

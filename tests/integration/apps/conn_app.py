@@ -1,7 +1,8 @@
 """Connection-layer scenarios (test_connection_timeouts.py). A `marker` query parameter names a
 file the app appends its observations to, one line each.
 
-  /upload    writes "started", reads the body; answers JSON {len} when it is complete. A
+  /upload    writes "started", sleeps `delay` seconds (default 0) before its first receive(),
+             reads the body; answers JSON {len} when it is complete. A
              message other than http.request is written by type, then a send is tried and
              "send-ok" or "send-raised <ExceptionType>" written.
   /stream    answers `mb` MB (default 200) in 256 KB chunks without a length, writing
@@ -19,8 +20,9 @@ from asgi_util import append_line, lifespan_default, query, send_bytes, send_jso
 CHUNK = b"s" * (256 * 1024)
 
 
-async def upload(receive, send, marker):
+async def upload(receive, send, marker, delay: float):
     append_line(marker, "started")
+    await asyncio.sleep(delay)
     size = 0
     while True:
         message = await receive()
@@ -73,7 +75,7 @@ async def app(scope, receive, send):
     path = scope["path"]
     marker = q.get("marker")
     if path == "/upload":
-        await upload(receive, send, marker)
+        await upload(receive, send, marker, float(q.get("delay", "0")))
     elif path == "/stream":
         await stream(send, marker, int(q.get("mb", "200")), q.get("wrap") == "1")
     elif path == "/sleep":

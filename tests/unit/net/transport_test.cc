@@ -328,6 +328,63 @@ TEST_F(TransportTest, SendTimeoutClosesAPeerThatDoesNotRead) {
   EXPECT_TRUE(transport.closed());
 }
 
+TEST_F(TransportTest, NoSendTimeoutWhileNothingIsQueued) {
+  // A peer that reads nothing is no problem while everything we sent fits in the socket.
+  makeSet(TransportOptions{.send_timeout = 0.2});
+  Record& record = newRecord();
+  int peer;
+  Transport& transport = connect(record, &peer);
+  transport.output().append("small answer");
+  transport.scheduleFlush();
+  ASSERT_TRUE(runUntil([&] { return transport.output().empty(); }, 3));
+  runFor(0.6);
+  EXPECT_EQ(record.closed, 0);
+  EXPECT_EQ(drain(peer), "small answer");
+}
+
+TEST_F(TransportTest, ClosingTransportWhosePeerDoesNotReadIsClosedBySendTimeout) {
+  // The closing state is bounded even before the lingering starts: the last response cannot
+  // be written to a peer that reads nothing and never closes.
+  makeSet(TransportOptions{.send_timeout = 0.3});
+  Record& record = newRecord();
+  int peer;
+  Transport& transport = connect(record, &peer);
+  transport.output().append(std::string(8 * 1024 * 1024, 'c'));
+  ev_now_update(loop_);
+  transport.closeAfterWrite();
+  ASSERT_TRUE(runUntil([&] { return record.closed > 0; }, 5)) << "closing transport stuck";
+  EXPECT_EQ(record.reason, CloseReason::kSendTimeout);
+}
+
+TEST_F(TransportTest, LingeringCloseEndsEarlyWhenThePeerFloods) {
+  // Past a cap on the bytes read and dropped, lingering stops at once rather than after its
+  // time: a peer streaming garbage does not get to keep the worker reading.
+  Record& record = newRecord();
+  int peer;
+  Transport& transport = connect(record, &peer);
+  transport.closeAfterWrite();
+  ASSERT_TRUE(runUntil(
+      [&] {
+        bool eof = false;
+        drain(peer, &eof);
+        return eof;
+      },
+      3));
+  std::string chunk(64 * 1024, 'f');
+  size_t sent = 0;
+  auto start = Clock::now();
+  ASSERT_TRUE(runUntil(
+      [&] {
+        ssize_t put = ::write(peer, chunk.data(), chunk.size());
+        if (put > 0) sent += static_cast<size_t>(put);
+        return record.closed > 0;
+      },
+      6));
+  EXPECT_EQ(record.reason, CloseReason::kDone);
+  EXPECT_GT(sent, 1024u * 1024u);
+  EXPECT_LT(secondsSince(start), 1.8) << "closed by the time bound, not the byte cap";
+}
+
 TEST_F(TransportTest, SlowButSteadyReaderIsNotClosed) {
   makeSet(TransportOptions{.send_timeout = 0.5});
   Record& record = newRecord();

@@ -9,6 +9,7 @@ file the app appends its observations to, one line each.
              "streaming" first; when a send raises, writes "send-raised <ExceptionType> after
              <bytes>" and re-raises it (`wrap=1`: raises RuntimeError from it, the way
              frameworks re-raise a disconnect as their own error); "completed" at the end.
+  /big       answers `mb` MB (default 3) in one send, with a Content-Length.
   /sleep     writes "started", sleeps `s` seconds, then answers "slept" (a send that raises
              is written as "send-raised <ExceptionType>").
   anything else answers "ok".
@@ -78,6 +79,8 @@ async def app(scope, receive, send):
         await upload(receive, send, marker, float(q.get("delay", "0")))
     elif path == "/stream":
         await stream(send, marker, int(q.get("mb", "200")), q.get("wrap") == "1")
+    elif path == "/big":
+        await send_bytes(send, b"b" * (int(q.get("mb", "3")) << 20))
     elif path == "/sleep":
         await sleep_then_answer(send, marker, float(q.get("s", "1")))
     else:

@@ -68,6 +68,22 @@ def test_stalled_body_gets_408_and_app_hears_disconnect(body_srv, tmp_path):
     assert get_ok(body_srv.port).status == 200
 
 
+def test_stalled_chunked_body_gets_408(body_srv, tmp_path):
+    marker = tmp_path / "upload"
+    with RawConnection(body_srv.port) as conn:
+        conn.send(f"POST /upload?marker={marker} HTTP/1.1\r\nHost: t\r\n"
+                  "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n".encode())
+        assert wait_marker(marker, "started", 5)
+        conn.send(b"3\r\nab")  # stalls inside a chunk
+        last_byte = time.monotonic()
+        head = conn.read_head(timeout=6)
+        answered = time.monotonic() - last_byte
+        assert head.status == 408, head.raw_head
+        assert conn.wait_closed(5)
+    assert 0.7 <= answered <= 4.0, f"408 came {answered:.2f} s after the last body byte"
+    assert "http.disconnect" in wait_marker(marker, "send-", 5)
+
+
 def test_trickled_body_is_not_cut(body_srv, tmp_path):
     """One byte every 0.3 s for 3 s: three times the body timeout in total, but never one
     second without a byte (the timeout is between bytes, not for the whole body)."""

@@ -385,6 +385,28 @@ TEST_F(TransportTest, LingeringCloseEndsEarlyWhenThePeerFloods) {
   EXPECT_LT(secondsSince(start), 1.8) << "closed by the time bound, not the byte cap";
 }
 
+TEST_F(TransportTest, OneTimerServesTheProtocolDeadlineAndTheSendTimeout) {
+  // Earliest first, whichever that is: a protocol deadline due before the send timeout fires
+  // (and the send timeout still follows); a later one does not hold the send timeout back.
+  makeSet(TransportOptions{.send_timeout = 0.6});
+  Record& record = newRecord();
+  int peer;
+  Transport& transport = connect(record, &peer);
+  transport.setDeadline(30);
+  transport.output().append(std::string(8 * 1024 * 1024, 't'));
+  ev_now_update(loop_);
+  transport.scheduleFlush();
+  turn();
+  transport.setDeadline(0.1);  // now earlier than the send timeout
+  auto start = Clock::now();
+  ASSERT_TRUE(runUntil([&] { return record.timeouts > 0; }, 3));
+  EXPECT_EQ(record.closed, 0) << "the send timeout fired before the earlier protocol deadline";
+  ASSERT_TRUE(runUntil([&] { return record.closed > 0; }, 5));
+  EXPECT_EQ(record.reason, CloseReason::kSendTimeout);
+  EXPECT_EQ(record.timeouts, 1);
+  EXPECT_GE(secondsSince(start), 0.3);
+}
+
 TEST_F(TransportTest, SlowButSteadyReaderIsNotClosed) {
   makeSet(TransportOptions{.send_timeout = 0.5});
   Record& record = newRecord();

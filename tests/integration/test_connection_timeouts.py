@@ -104,10 +104,6 @@ def test_trickled_body_is_not_cut(body_srv, tmp_path):
     assert lines(marker) == ["started"]
 
 
-# BUG: HttpConnection::armTimer() arms the body timeout in kInRequest as soon as the head is
-# parsed (awaitingBody() only asks whether the transport reads), also while the client rightly
-# waits for a 100 Continue that wantBody() has not sent yet: 408 after --timeout-request-body.
-@pytest.mark.xfail(strict=True, reason="BUG: body timeout runs before 100 Continue is sent")
 def test_body_timer_waits_for_100_continue(body_srv, tmp_path):
     """A client that sent `Expect: 100-continue` waits for the interim response before it
     sends the body (RFC 9110 10.1.1), and asgid sends that only when the app first calls
@@ -159,18 +155,9 @@ def drain_until_closed(sock: socket.socket, timeout: float) -> bool:
 
 
 @pytest.mark.parametrize("wrap", ["0", "1"], ids=["reraise", "framework-wraps"])
-def test_client_that_stops_reading_is_closed(server, tmp_path, wrap, request):
-    # A server of its own: the known-bug variant logs a traceback, which a shared server's
-    # teardown would blame on another test.
-    send_srv = server(APP, "--timeout-send", "1", "--log-level", "debug",
-                      allow_tracebacks=wrap == "1")
-    if wrap == "1":
-        # BUG: issue 6 asks that an exception whose cause/context chain holds the disconnect
-        # error (Starlette re-raising it as its own ClientDisconnect) end the request quietly;
-        # asgi_http_cycle.cc cycleAppRaised only checks the exception itself (OSError).
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="BUG: a disconnect re-raised as another exception is logged "
-                                "as an ERROR with a traceback"))
+def test_client_that_stops_reading_is_closed(server, tmp_path, wrap):
+    # A server of its own, so that a traceback would be blamed on this test.
+    send_srv = server(APP, "--timeout-send", "1", "--log-level", "debug")
     marker = tmp_path / "stream"
     log_start = len(send_srv.stderr_text())
     t0 = time.monotonic()
@@ -222,11 +209,6 @@ def slow_read(conn: RawConnection, total: int, chunk: int, seconds: float) -> tu
     return received, time.monotonic() - t0
 
 
-# BUG: HttpConnection::advance() runs from the flush pass as soon as the response is complete
-# for the app, with the output queue still holding megabytes; nextRequest() enters kIdle and
-# arms the keep-alive deadline, and on expiry onTimeout(kIdle) closes the transport, dropping
-# the queued tail: the client gets a body shorter than its Content-Length.
-@pytest.mark.xfail(strict=True, reason="BUG: keep-alive timer cuts a response still queued")
 def test_slow_reader_of_a_finished_response_not_cut_by_keep_alive(server):
     """The app hands over an 8 MB body in one send: the response is complete for the app at
     once, but the client still has seconds of reading to do. The keep-alive idle timeout
@@ -431,9 +413,6 @@ def test_access_log_499_when_client_leaves_before_the_answer(plain_srv, tmp_path
     assert any(x.startswith("send-raised") for x in seen), seen
 
 
-# BUG: issue 6 asks the worker to raise its soft RLIMIT_NOFILE to the hard limit at start and
-# log the figure; nothing calls setrlimit (only acceptor.cc reads the limit for its log line).
-@pytest.mark.xfail(strict=True, reason="BUG: soft RLIMIT_NOFILE not raised to the hard limit")
 def test_soft_descriptor_limit_raised_to_hard(limited_server):
     srv = limited_server("64:1024", "--workers", "1")
     (worker,) = wait_worker_count(srv.pid, 1)

@@ -53,7 +53,12 @@ void HttpConnection::armTimer() {
   const ServerOptions& options = server_.options();
   switch (state_) {
     case State::kIdle:
-      if (shutdown_requested_) {
+      if (!transport_.output().empty()) {
+        // The last response is still leaving: the idle wait starts once it has (onFlushed);
+        // meanwhile the transport's send timeout covers a client that stops reading.
+        transport_.clearDeadline();
+        idle_after_drain_ = true;
+      } else if (shutdown_requested_) {
         transport_.setDeadline(std::min(kDrainIdleSeconds, options.timeout_keep_alive));
       } else {
         transport_.setDeadline(fresh_ ? options.timeout_request_header
@@ -354,6 +359,10 @@ void HttpConnection::onFlushed() {
     // observer wakes must not wait for the next event.
     transport_.set().wakeSoon();
     observer_->onWritable();
+  }
+  if (idle_after_drain_ && state_ == State::kIdle && transport_.output().empty()) {
+    idle_after_drain_ = false;
+    armTimer();
   }
   advance();
 }

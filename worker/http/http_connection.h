@@ -5,7 +5,8 @@
 //
 // State (one at a time; the deadline belongs to the state and is set in armTimer() alone):
 //   kIdle         between requests, no byte of the next one yet: keep-alive timeout (the
-//                 header timeout on a fresh connection; shortened while the server drains)
+//                 header timeout on a fresh connection; shortened while the server drains),
+//                 counted from when the last response has left the output queue
 //   kReadingHead  some bytes of a request head: header timeout from the first byte (a client
 //                 trickling bytes does not extend it)
 //   kInRequest    the head is complete and the app runs. While the body is awaited (the app
@@ -117,6 +118,7 @@ class HttpConnection final : public net::Protocol, public Exchange, private Pars
   bool fresh_ = true;  // no request served yet
   bool body_notify_ = false;
   bool writer_waiting_ = false;
+  bool idle_after_drain_ = false;  // kIdle's deadline waits for the output queue to empty
 };
 
 }  // namespace asgid::http

@@ -8,7 +8,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
-#include "common/log.h"
+#include "common/client_log.h"
 
 namespace asgid::net {
 namespace {
@@ -98,7 +98,8 @@ void Acceptor::acceptFrom(Listener& listener) {
       if (outOfResources(error)) {
         pause(error);
       } else if (error != EAGAIN && error != EWOULDBLOCK) {
-        log::main().error("accept on {}: {}", listener.info.host, strerror(error));
+        // Per connection and peer-driven (a reset before accept, a firewall): rate limited.
+        log::clientNoise("accept on {}: {}", listener.info.host, strerror(error));
       }
       return;
     }

@@ -25,7 +25,8 @@ connections, and then:
 Bytes per idle connection = (after - before) / N. Each server gets a long keep-alive timeout so
 that it does not close the idle connections while they are counted: asgid and uvicorn
 `--timeout-keep-alive 300`, granian `--http1-header-read-timeout 60000` (its largest),
-nginx `keepalive_timeout 300s`.
+nginx `keepalive_timeout 300s`. Granian also gets `--backpressure N+...`: its default (1024)
+caps the connections it serves at once, and the ones past it wait unanswered.
 
 The client is loopback-only and bounded: at most --connections sockets, each step under a
 deadline, and every process this script starts is killed on any exit path. Kernel socket
@@ -236,7 +237,9 @@ def server_argv(args, name: str, port: int) -> list[str]:
     if harness.asgid_binary(args, name) is not None or name == "uvicorn":
         extra = ["--timeout-keep-alive", str(KEEP_ALIVE_S)]
     elif name == "granian":
-        extra = ["--http1-header-read-timeout", "60000"]
+        # Its --backpressure (default backlog/workers = 1024) caps the connections it serves at
+        # once: beyond it, new connections wait unanswered.
+        extra = ["--http1-header-read-timeout", "60000", "--backpressure", str(args.connections + args.warmup + 64)]
     else:
         raise ValueError(name)
     return argv[:-1] + extra + argv[-1:]  # options before the app

@@ -108,6 +108,7 @@ def callgrind_run(args, label: str, binary: Path, requests: int) -> Path:
     log = Path(f"{prefix}.log")
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
+    env["PYTHONHASHSEED"] = "0"  # the same dict layouts in every run: fewer stray differences
     with open(log, "wb") as logf:
         proc = subprocess.Popen(
             argv, cwd=harness.BENCH_DIR, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,

@@ -5,6 +5,7 @@ Run with the project's virtualenv (it has uvicorn, granian, uvloop, httptools):
 
     /work/main/.venv/bin/python bench/run.py [--duration 10] [--connections 64]
         [--servers asgid,uvicorn,granian] [--scenarios hello,json,post-echo] [--json out.json]
+        [--asgid-baseline OLD_BINARY [--baseline-label asgid-before]]
 
 For every scenario and server, one worker each: the server is started pinned to one CPU
 (taskset -c 0), polled until it answers, its responses are checked, it is warmed up with wrk,
@@ -14,8 +15,13 @@ both for the process that served the requests (the pid the app reports on GET /_
 summed over the server's whole process tree. The server is stopped after each scenario, and
 every process this script starts is killed on any exit path.
 
+With --asgid-baseline, a second asgid binary (e.g. one built before a change) is measured in
+the same run, as one more server in the alternating rounds (label: --baseline-label), and the
+report adds its ratios to the peers and the new binary's ratio to it (after/before). Both asgid
+binaries get the same options (--asgid-arg included).
+
 If the asgid binary is missing or does not answer HTTP, the peers are still measured and the
-report says that asgid's figures are missing.
+report says that asgid's figures are missing (the same for the baseline binary).
 """
 
 from __future__ import annotations
@@ -352,10 +358,26 @@ def run_wrk(args, port: int, sc: Scenario, duration: float, latency: bool) -> tu
 # Servers
 
 
-def server_argv(args, name: str, port: int, sc: Scenario) -> list[str]:
+def asgid_binary(args, name: str) -> Path | None:
+    """The binary a server name stands for if it is an asgid (the one under test or the
+    baseline), else None."""
     if name == "asgid":
+        return args.asgid
+    if args.asgid_baseline is not None and name == args.baseline_label:
+        return args.asgid_baseline
+    return None
+
+
+def asgids(args) -> list[str]:
+    """Names of the asgid servers in this run: the binary under test, then the baseline."""
+    return ["asgid"] + ([args.baseline_label] if args.asgid_baseline is not None else [])
+
+
+def server_argv(args, name: str, port: int, sc: Scenario) -> list[str]:
+    binary = asgid_binary(args, name)
+    if binary is not None:
         return [
-            str(args.asgid),
+            str(binary),
             "--host", HOST, "--port", str(port),
             "--no-access-log",
             "--venv", str(VENV),
@@ -407,6 +429,30 @@ class Result:
     wrk_command: str | None = None
 
 
+def verify_server(name: str, info: dict, log: Path) -> dict | None:
+    """Refuses (BenchError) a uvicorn that does not serve with uvloop + httptools, or a granian
+    whose app does not run on uvloop; returns uvicorn's proof (None for the others)."""
+    if name == "uvicorn":
+        m = re.search(r"^BENCH-PROOF (.*)$", log.read_text(errors="replace"), re.M)
+        if not m:
+            raise BenchError("uvicorn launcher printed no BENCH-PROOF line")
+        proof = json.loads(m.group(1))
+        stack = info.get("stack_modules", [])
+        proof["app_called_from"] = [s for s in stack if s.startswith("uvicorn.protocols")]
+        proof["loop_seen_by_app"] = info.get("loop")
+        if not (
+            proof["uvloop"]
+            and proof["httptools"]
+            and info.get("loop") == "uvloop.Loop"
+            and "uvicorn.protocols.http.httptools_impl" in stack
+        ):
+            raise BenchError(f"uvicorn is not serving with uvloop + httptools: {proof}")
+        return proof
+    if name == "granian" and info.get("loop") != "uvloop.Loop":
+        raise BenchError(f"granian's app runs on {info.get('loop')}, not uvloop")
+    return None
+
+
 def bench_one(args, name: str, sc: Scenario) -> Result:
     port = free_port()
     argv = server_argv(args, name, port, sc)
@@ -432,23 +478,7 @@ def bench_one(args, name: str, sc: Scenario) -> Result:
         res.info = json.loads(data)
         check = check_responses(port, sc)
         res.server_header = check["headers"].get("server")
-        if name == "uvicorn":
-            m = re.search(r"^BENCH-PROOF (.*)$", log.read_text(errors="replace"), re.M)
-            if not m:
-                raise BenchError("uvicorn launcher printed no BENCH-PROOF line")
-            res.proof = json.loads(m.group(1))
-            stack = res.info.get("stack_modules", [])
-            res.proof["app_called_from"] = [s for s in stack if s.startswith("uvicorn.protocols")]
-            res.proof["loop_seen_by_app"] = res.info.get("loop")
-            if not (
-                res.proof["uvloop"]
-                and res.proof["httptools"]
-                and res.info.get("loop") == "uvloop.Loop"
-                and "uvicorn.protocols.http.httptools_impl" in stack
-            ):
-                raise BenchError(f"uvicorn is not serving with uvloop + httptools: {res.proof}")
-        if name == "granian" and res.info.get("loop") != "uvloop.Loop":
-            raise BenchError(f"granian's app runs on {res.info.get('loop')}, not uvloop")
+        res.proof = verify_server(name, res.info, log)
 
         if args.warmup > 0:
             warm, _ = run_wrk(args, port, sc, args.warmup, latency=False)
@@ -526,7 +556,14 @@ def asgid_status(path: Path) -> str | None:
 # Report
 
 
-def machine_info(asgid: Path) -> dict:
+def describe_binary(path: Path) -> str:
+    if not path.exists():
+        return f"{path} (missing)"
+    built = datetime.datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{path} built {built}"
+
+
+def machine_info(asgid: Path, baseline: Path | None = None) -> dict:
     cpu = "?"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -561,11 +598,8 @@ def machine_info(asgid: Path) -> dict:
         "packages": pkgs,
         "wrk": wrk,
         "repo_commit": commit,
-        "asgid_binary": (
-            f"{asgid} built {datetime.datetime.fromtimestamp(asgid.stat().st_mtime).strftime('%Y-%m-%d %H:%M:%S')}"
-            if asgid.exists()
-            else f"{asgid} (missing)"
-        ),
+        "asgid_binary": describe_binary(asgid),
+        "baseline_binary": None if baseline is None else describe_binary(baseline),
     }
 
 
@@ -583,10 +617,13 @@ def print_report(args, results: list[Result], machine: dict, notes: list[str]) -
     )
     if "asgid" in args.servers:
         print(f"asgid: {machine['asgid_binary']}")
+    if args.asgid_baseline is not None:
+        print(f"{args.baseline_label}: {machine['baseline_binary']}")
     print(
         f"server on CPU {args.server_cpu}, wrk on CPU {args.client_cpu}: wrk -t1 -c{args.connections} "
         f"-d{args.duration:g}s --latency, after a {args.warmup:g} s warm-up; "
-        f"{args.repeat} round(s) per cell, servers alternating, each round a fresh server (median shown)"
+        f"{args.repeat} round(s) per cell, servers alternating (order reversed every other round), "
+        f"each round a fresh server (median shown)"
     )
     if args.quiet_threshold > 0:
         print(
@@ -595,7 +632,8 @@ def print_report(args, results: list[Result], machine: dict, notes: list[str]) -
             f"were redone (at most {args.retries} times)"
         )
     print()
-    header = f"{'server':<8} {'scenario':<10} {'req/s':>10} {'p99 ms':>8} {'RSS MB':>7} {'tree MB':>8} {'procs':>5} {'CPU%':>5} {'wrk%':>5} {'other%':>6} {'req/CPU-s':>9}" + (
+    w = max([8] + [len(r.server) for r in results])  # server column
+    header = f"{'server':<{w}} {'scenario':<10} {'req/s':>10} {'p99 ms':>8} {'RSS MB':>7} {'tree MB':>8} {'procs':>5} {'CPU%':>5} {'wrk%':>5} {'other%':>6} {'req/CPU-s':>9}" + (
         f" {'req/s min-max':>15}" if args.repeat > 1 else ""
     )
     print(header)
@@ -603,12 +641,12 @@ def print_report(args, results: list[Result], machine: dict, notes: list[str]) -
     for r in results:
         if r.ok:
             print(
-                f"{r.server:<8} {r.scenario:<10} {r.rps:>10.0f} {r.p99_ms:>8.2f} {fmt(r.worker_rss_mb, '.1f'):>7} "
+                f"{r.server:<{w}} {r.scenario:<10} {r.rps:>10.0f} {r.p99_ms:>8.2f} {fmt(r.worker_rss_mb, '.1f'):>7} "
                 f"{r.tree_rss_mb:>8.1f} {len(r.processes):>5} {r.cpu_pct:>5.0f} {r.client_cpu_pct:>5.0f} {r.other_cpu_pct:>6.0f} {r.rps_per_cpu:>9.0f}"
                 + (f" {r.rps_min:>7.0f}-{r.rps_max:<7.0f}" if args.repeat > 1 else "")
             )
         else:
-            print(f"{r.server:<8} {r.scenario:<10} {'FAILED':>10}  ({(r.error or '').splitlines()[0]})")
+            print(f"{r.server:<{w}} {r.scenario:<10} {'FAILED':>10}  ({(r.error or '').splitlines()[0]})")
     print()
     print("RSS MB: the process that served the requests (pid reported by GET /_info), after the run;")
     print("tree MB: summed over the server's process tree (procs = processes in it);")
@@ -621,20 +659,38 @@ def print_report(args, results: list[Result], machine: dict, notes: list[str]) -
     scen = [s for s in args.scenarios if any(r.scenario == s for r in results)]
     print()
     print("Ratios (asgid / peer): req/s higher is better, p99 lower is better")
+    pairs = [(a, peer) for a in asgids(args) for peer in ("uvicorn", "granian")]
+    if args.asgid_baseline is not None:
+        pairs.append(("asgid", args.baseline_label))  # after / before
+    pw = max(len(f"{a}/{b}") for a, b in pairs)
     for s in scen:
-        a = by.get(("asgid", s))
-        for peer in ("uvicorn", "granian"):
-            p = by.get((peer, s))
-            if "asgid" not in args.servers or peer not in args.servers:
+        for name, peer in pairs:
+            if name not in args.servers or peer not in args.servers:
                 continue
+            a, p = by.get((name, s)), by.get((peer, s))
+            label = f"{name}/{peer}"
             if a is None or p is None:
-                missing = "asgid" if a is None else peer
-                print(f"  {s:<10} asgid/{peer:<8} pending ({missing} has no figures)")
+                missing = name if a is None else peer
+                print(f"  {s:<10} {label:<{pw}} pending ({missing} has no figures)")
                 continue
             print(
-                f"  {s:<10} asgid/{peer:<8} req/s x{a.rps / p.rps:.2f}   p99 x{a.p99_ms / p.p99_ms:.2f}"
+                f"  {s:<10} {label:<{pw}} req/s x{a.rps / p.rps:.2f}   p99 x{a.p99_ms / p.p99_ms:.2f}"
                 f"   req/CPU-s x{a.rps_per_cpu / p.rps_per_cpu:.2f}"
             )
+    if args.asgid_baseline is not None and args.repeat > 1:
+        # Rounds alternate, so round i of both binaries ran minutes apart at most: the spread of
+        # the per-round ratios shows how much of the median ratio is noise.
+        print()
+        print(f"Per-round req/s ratios asgid/{args.baseline_label} (same round, servers alternating):")
+        for s in scen:
+            a, b = by.get(("asgid", s)), by.get((args.baseline_label, s))
+            if a is None or b is None:
+                continue
+            ra = {run["round"]: run["rps"] for run in a.runs if not run.get("warmup")}
+            rb = {run["round"]: run["rps"] for run in b.runs if not run.get("warmup")}
+            ratios = [ra[i] / rb[i] for i in sorted(ra) if i in rb]
+            print(f"  {s:<10} " + " ".join(f"x{x:.2f}" for x in ratios)
+                  + (f"   (min x{min(ratios):.2f}, max x{max(ratios):.2f})" if ratios else ""))
 
     print()
     print("Anomalies (wrk socket errors, non-2xx/3xx responses; all must be 0):")
@@ -691,7 +747,16 @@ def main() -> int:
     ap.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated subset of " + ",".join(SCENARIOS))
     ap.add_argument("--json", type=Path, help="write all figures and raw runs to this file")
     ap.add_argument("--asgid", type=Path, default=DEFAULT_ASGID, help=f"asgid binary (default {DEFAULT_ASGID})")
-    ap.add_argument("--asgid-arg", action="append", default=[], help="extra option for asgid (repeatable)")
+    ap.add_argument("--asgid-arg", action="append", default=[], help="extra option for asgid (repeatable; given to the baseline too)")
+    ap.add_argument(
+        "--asgid-baseline",
+        type=Path,
+        help="a second asgid binary (e.g. built before a change) measured in the same run, alternating "
+        "with the others; the report adds after/before ratios",
+    )
+    ap.add_argument(
+        "--baseline-label", default="asgid-before", help="name of the baseline binary in the report (asgid-before)"
+    )
     ap.add_argument("--server-cpu", default="0", help="CPU list the server is pinned to (default 0)")
     ap.add_argument("--client-cpu", default="1", help="CPU list wrk is pinned to (default 1)")
     ap.add_argument(
@@ -713,6 +778,15 @@ def main() -> int:
     for s in args.servers:
         if s not in SERVERS:
             ap.error(f"unknown server {s!r}")
+    # Servers start in bench/, so relative binary paths are taken from where the script is run.
+    args.asgid = args.asgid.absolute()
+    if args.asgid_baseline is not None:
+        args.asgid_baseline = args.asgid_baseline.absolute()
+        if args.baseline_label in SERVERS or not re.fullmatch(r"[\w.+-]+", args.baseline_label):
+            ap.error(f"--baseline-label {args.baseline_label!r} must be a plain name other than " + ",".join(SERVERS))
+        # Measured right after asgid, so that each round runs the two binaries back to back.
+        at = args.servers.index("asgid") + 1 if "asgid" in args.servers else 0
+        args.servers.insert(at, args.baseline_label)
     for s in args.scenarios:
         if s not in SCENARIOS:
             ap.error(f"unknown scenario {s!r}")
@@ -725,26 +799,31 @@ def main() -> int:
             ap.error(f"{tool} is not installed")
 
     signal.signal(signal.SIGTERM, _on_signal)
-    machine = machine_info(args.asgid)
+    machine = machine_info(args.asgid, args.asgid_baseline)
     notes: list[str] = []
     results: list[Result] = []
     discarded: list[Result] = []  # rounds disturbed by other load, redone
     servers = list(args.servers)
-    if "asgid" in servers:
-        why = asgid_status(args.asgid)
+    for name in asgids(args):
+        if name not in servers:
+            continue
+        why = asgid_status(asgid_binary(args, name))
         if why:
-            notes.append(f"asgid is missing ({why}); its figures are pending")
-            print(f"asgid is missing: {why}; benchmarking the peers only", file=sys.stderr)
-            servers.remove("asgid")
-            results += [Result("asgid", s, ok=False, error=f"missing: {why}") for s in args.scenarios]
+            notes.append(f"{name} is missing ({why}); its figures are pending")
+            print(f"{name} is missing: {why}; benchmarking the others only", file=sys.stderr)
+            servers.remove(name)
+            results += [Result(name, s, ok=False, error=f"missing: {why}") for s in args.scenarios]
 
     try:
         for sc_name in args.scenarios:
             sc = SCENARIOS[sc_name]
-            # Rounds alternate the servers, so that a slow spell of the machine hits all of them.
+            # Rounds alternate the servers, so that a slow spell of the machine hits all of them;
+            # every other round runs them in reverse order, so that no server always has the
+            # same place in the round (on a busy machine the place alone moved a server's req/s
+            # by 10-25 %).
             rounds: dict[str, list[Result]] = {name: [] for name in servers}
             for rnd in range(args.repeat):
-                for name in servers:
+                for name in servers if rnd % 2 == 0 else servers[::-1]:
                     if rounds[name] and not rounds[name][-1].ok:
                         continue  # failed once: do not retry
                     print(
@@ -772,8 +851,8 @@ def main() -> int:
                         print(f"    {r.rps:.0f} req/s, p99 {r.p99_ms:.2f} ms", file=sys.stderr, flush=True)
                     else:
                         print(f"    FAILED: {r.error}", file=sys.stderr, flush=True)
-                        if name == "asgid":
-                            notes.append(f"asgid did not complete {sc_name}: {r.error.splitlines()[0]}")
+                        if name in asgids(args):
+                            notes.append(f"{name} did not complete {sc_name}: {r.error.splitlines()[0]}")
                     rounds[name].append(r)
             results += [combine(rounds[name]) for name in servers]
     except KeyboardInterrupt:
@@ -783,7 +862,7 @@ def main() -> int:
         kill_all()
 
     # Order: scenario, then server in the canonical order.
-    order = {s: i for i, s in enumerate(SERVERS)}
+    order = {s: i for i, s in enumerate(asgids(args) + [s for s in SERVERS if s != "asgid"])}
     sorder = {s: i for i, s in enumerate(args.scenarios)}
     results.sort(key=lambda r: (sorder.get(r.scenario, 99), order[r.server]))
     if discarded:
@@ -806,7 +885,7 @@ def main() -> int:
         }
         args.json.write_text(json.dumps(payload, indent=2, default=str) + "\n")
         print(f"\nwrote {args.json}")
-    failed_peers = [r for r in results if not r.ok and r.server != "asgid"]
+    failed_peers = [r for r in results if not r.ok and r.server not in asgids(args)]
     return 1 if failed_peers else 0
 
 

@@ -279,7 +279,6 @@ HttpParser::HttpParser(ParserCallbacks& callbacks, const ParserLimits& limits)
   // No llhttp_set_lenient_*: every lenient flag is a request-smuggling risk.
   llhttp_init(&parser_, HTTP_REQUEST, ParserTrampolines::settings());
   parser_.data = this;
-  head_.headers.reserve(kInitialFields);
 }
 
 ParseResult HttpParser::feed(const char* data, size_t len) {
@@ -491,6 +490,9 @@ const char* HttpParser::endHeadLine() {
 
 int HttpParser::onMessageBegin() {
   started_ = true;
+  // Reserved when a request begins, not between requests: an idle keep-alive connection
+  // should not hold a kilobyte for headers that may never come.
+  if (head_.headers.capacity() == 0) head_.headers.reserve(kInitialFields);
   return 0;
 }
 
@@ -733,7 +735,6 @@ void HttpParser::resetMessage() {
   head_.target.clear();
   head_.original_target.clear();
   head_.headers.clear();  // the callee may have moved from head_: clear() makes it valid again
-  if (head_.headers.capacity() == 0) head_.headers.reserve(kInitialFields);
   head_.http_major = 1;
   head_.http_minor = 1;
   head_.keep_alive = true;

@@ -3,8 +3,10 @@
 // the ASGI bridge, and the harness is the client on the other end.
 //
 // Input: four control bytes, then the bytes the client sends.
-//   [0] server options (small limits, Date/Server/extra headers, zero timeouts, peer kind)
-//   [1] [2] how the stream is cut: piece sizes and loop turns between pieces (a PRNG seed)
+//   [0] server options (small limits, Date/Server/extra headers, zero timeouts, peer kind) and
+//       whether the server begins a graceful shutdown part-way (HttpServer::beginShutdown)
+//   [1] [2] how the stream is cut: piece sizes, loop turns between pieces, when the shutdown
+//       begins (a PRNG seed)
 //   [3] the handler's seed: with each request's index and target it picks what the "app" does
 //       (answer at once or after reading the body, stream, declare its own length, fail, ...)
 // The pieces are written one by one with loop turns in between, then the client half-closes
@@ -190,7 +192,8 @@ void releaseExternal(void* owner) {
 struct Counters {
   size_t external_given = 0;
   size_t external_released = 0;
-  bool acted = false;  // some request did something this round
+  bool shutting_down = false;  // HttpServer::beginShutdown was called
+  bool acted = false;          // some request did something this round
 };
 
 class Request final : public RequestObserver {
@@ -287,7 +290,7 @@ class Request final : public RequestObserver {
   std::optional<uint64_t> declared;  // the app's own content-length
   bool app_close = false;            // the app's own connection: close
   bool disconnected = false;         // told by onDisconnect or a kClosed send
-  bool continue_seen = false;        // the reader saw a 100 Continue for it
+  bool head_after_shutdown = false;  // the response head was written while the server drained
 
  private:
   void step(bool from_tick) {
@@ -352,6 +355,10 @@ class Request final : public RequestObserver {
 
   // Sends `bytes` (sometimes by reference); returns whether the exchange is still attached.
   bool send(std::string_view bytes, bool more) {
+    if (!head_sent_) {
+      head_sent_ = true;
+      head_after_shutdown = counters_.shutting_down;
+    }
     sent += bytes;
     SendResult result;
     if (bytes.size() >= 1024 && random_.below(2) == 0) {
@@ -515,6 +522,7 @@ class Request final : public RequestObserver {
   bool waiting_writable_ = false;
   bool asked_continue_ = false;
   bool started_ = false;
+  bool head_sent_ = false;
   uint64_t body_bytes_ = 0;
   uint32_t body_hash_ = 2166136261u;
   std::string stream_body_;
@@ -850,6 +858,11 @@ void checkTranscript(std::string_view transcript, bool closed, const Handler& ha
       // RFC 9112 9.6: after a "close" (either side's) nothing more on this connection.
       must_end = !persistent || request->app_close;
       if (request->app_close) check(response.hasConnectionToken("close"), "app's close dropped");
+      if (request->head_after_shutdown) {
+        // A draining server ends each connection after its current response, and says so.
+        check(response.hasConnectionToken("close"), "a response while draining lacks close");
+        must_end = true;
+      }
       ++answered;
       continue;
     }
@@ -908,6 +921,7 @@ class Run {
         handler_(control[3], counters_) {
     const uint8_t flags = control[0];
     cut_scale_ = control[1] & 3;
+    shutdown_ = (flags & 0x80) != 0;
     ServerOptions options = asgid::http::serverOptions(asgid::config::Settings{});
     if ((flags & 0x01) != 0) {
       options.limits.max_target = 48;
@@ -946,12 +960,14 @@ class Run {
 
   void go() {
     sendStream();
+    if (shutdown_ && !counters_.shutting_down) beginShutdown();
     pumpUntilQuiet();
     ::shutdown(client_, SHUT_WR);
     for (int i = 0; i < kMaxRounds && !closed_; ++i) round();
     if (!closed_) fail("the server did not close after the client did");
     for (int i = 0; i < kMaxRounds && server_->connectionCount() != 0; ++i) round();
     check(server_->connectionCount() == 0, "the connection outlived both ends' close");
+    check(!counters_.shutting_down || drained_, "the server drained but never said so");
     server_.reset();
     afterRound();
     check(counters_.external_given == counters_.external_released,
@@ -967,8 +983,10 @@ class Run {
   void sendStream() {
     Random random(cuts_);
     static constexpr size_t kScale[] = {0, 8, 64, 512};  // 0: all at once
+    const uint32_t shutdown_piece = random.below(6);
     size_t at = 0;
-    while (at < stream_.size()) {
+    for (uint32_t piece = 0; at < stream_.size(); ++piece) {
+      if (shutdown_ && piece == shutdown_piece) beginShutdown();
       size_t size = stream_.size() - at;
       if (kScale[cut_scale_] != 0)
         size = std::min<size_t>(size, 1 + random.below(kScale[cut_scale_]));
@@ -977,6 +995,14 @@ class Run {
       const uint32_t turns = random.below(4);
       for (uint32_t i = 0; i < turns; ++i) round();
     }
+  }
+
+  void beginShutdown() {
+    counters_.shutting_down = true;
+    server_->beginShutdown([this] {
+      check(!drained_, "drained twice");
+      drained_ = true;
+    });
   }
 
   bool writeAll(std::string_view piece) {
@@ -1058,6 +1084,8 @@ class Run {
   int client_ = -1;
   std::string transcript_;
   bool closed_ = false;
+  bool shutdown_ = false;
+  bool drained_ = false;
 };
 
 }  // namespace

@@ -756,10 +756,10 @@ bool isServerErrorStatus(int status, bool request_seen) {
   switch (status) {
     case 400:
     case 408:
-      return true;  // a bad body or a body timeout can follow a head the app saw
+    case 431:
+      return true;  // a bad body, a body timeout or too large trailers can follow a head
     case 413:
     case 414:
-    case 431:
     case 501:
     case 503:
     case 505:

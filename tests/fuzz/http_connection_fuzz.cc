@@ -246,6 +246,16 @@ class Request final : public RequestObserver {
   // Whether the app still holds the exchange (has not been told that it ended).
   bool attached() const { return exchange_ != nullptr; }
 
+  // Called when nothing moves any more while the client is still connected and reads all it
+  // gets: a wait the server should have ended is a lost wake-up (the app would hang).
+  void checkQuiet() const {
+    if (exchange_ == nullptr) return;
+    if (waiting_writable_) fail("request %zu: a blocked send was never resumed", index_);
+    if (waiting_body_ && exchange_->bodyReady()) {
+      fail("request %zu: body ready but the app was never told", index_);
+    }
+  }
+
   // RequestObserver.
   void onBodyReady() override {
     check(exchange_ != nullptr, "onBodyReady after the exchange was detached");
@@ -335,17 +345,35 @@ class Request final : public RequestObserver {
     body += target;
     body += '\n';
     size_t pad = 0;
-    switch (random_.below(8)) {
+    switch (random_.below(32)) {
       case 0:
+      case 1:
+      case 2:
+      case 3:
         pad = random_.below(3000);
         break;
-      case 1:
+      case 4:
+      case 5:
+      case 6:
+      case 7:
         pad = 16 * 1024 + random_.below(24 * 1024);  // large enough to leave without a copy
+        break;
+      case 8:
+        // More than the connection's output high-water mark (256 KiB) and the socket buffer:
+        // sends block and resume on onWritable.
+        pad = 300 * 1024 + random_.below(100 * 1024);
         break;
       default:
         break;
     }
-    for (size_t i = 0; i < pad; ++i) body += static_cast<char>('a' + (index_ + i) % 26);
+    static constexpr std::string_view kLetters = "abcdefghijklmnopqrstuvwxyz";
+    const size_t shift = index_ % kLetters.size();
+    body.reserve(body.size() + pad);
+    while (pad > 0) {
+      const std::string_view piece = kLetters.substr(shift, std::min(pad, kLetters.size() - shift));
+      body += piece;
+      pad -= piece.size();
+    }
     return body;
   }
 
@@ -962,6 +990,9 @@ class Run {
     sendStream();
     if (shutdown_ && !counters_.shutting_down) beginShutdown();
     pumpUntilQuiet();
+    if (!closed_) {
+      for (const auto& request : handler_.requests) request->checkQuiet();
+    }
     ::shutdown(client_, SHUT_WR);
     for (int i = 0; i < kMaxRounds && !closed_; ++i) round();
     if (!closed_) fail("the server did not close after the client did");

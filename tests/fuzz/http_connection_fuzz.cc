@@ -670,6 +670,10 @@ class Reader {
     if (has_te && length != nullptr) fail("response with transfer-encoding and content-length");
     // RFC 9112 6.1: not to an HTTP/1.0 request (its client cannot decode it).
     if (has_te && http10_request) fail("transfer-encoding in a response to HTTP/1.0");
+    // RFC 9110 8.6 and RFC 9112 6.1: neither field in a 1xx or 204 response.
+    if ((response.status < 200 || response.status == 204) && (has_te || length != nullptr)) {
+      fail("framing field in a %d response", response.status);
+    }
     if (bodiless) {
       response.complete = true;
     } else if (has_te) {
@@ -813,6 +817,13 @@ void checkAppBody(const Request& request, const Response& response, bool head_re
       head_request || request.status < 200 || request.status == 204 || request.status == 304;
   if (bodiless) {
     check(response.body.empty(), "body on a bodiless response");
+    // RFC 9110 9.3.2: a HEAD response's content-length, if any, is the GET body's length
+    // (here: the body the app gave in its one send).
+    const std::string* length = response.find("content-length");
+    if (head_request && length != nullptr && !request.declared && request.status >= 200 &&
+        request.status != 204 && request.status != 304) {
+      check(*length == std::to_string(request.sent.size()), "HEAD content-length differs");
+    }
     return;
   }
   const std::string_view sent = request.sent;

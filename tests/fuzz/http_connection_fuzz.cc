@@ -3,7 +3,8 @@
 // the ASGI bridge, and the harness is the client on the other end.
 //
 // Input: four control bytes, then the bytes the client sends.
-//   [0] server options (small limits, Date/Server/extra headers, zero timeouts, peer kind) and
+//   [0] server options (small limits, Date/Server/extra headers, zero body or keep-alive
+//       timeouts, peer kind) and
 //       whether the server begins a graceful shutdown part-way (HttpServer::beginShutdown)
 //   [1] [2] how the stream is cut: piece sizes, loop turns between pieces, when the shutdown
 //       begins (a PRNG seed)
@@ -971,13 +972,12 @@ class Run {
     options.date_header = (flags & 0x02) != 0;
     options.server_header = (flags & 0x04) != 0;
     if ((flags & 0x08) != 0) options.extra_headers = {{"x-extra", "1"}};
-    if ((flags & 0x30) == 0x30) {
-      // Every deadline is due at the next loop turn: the 408 and idle-close paths, without
-      // waiting for a clock.
-      options.timeout_keep_alive = 0;
-      options.timeout_request_header = 0;
-      options.timeout_request_body = 0;
-    }
+    // Deadlines due at the next loop turn reach the timeout paths without waiting for a clock:
+    // the body timeout (408, or a cut response) and the keep-alive idle close. (Not the header
+    // timeout: at zero it closes a fresh connection before its first byte is read, as libev
+    // runs the expired timer before the read callback of the same turn.)
+    if ((flags & 0x10) != 0) options.timeout_request_body = 0;
+    if ((flags & 0x20) != 0) options.timeout_keep_alive = 0;
     int fds[2];
     check(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0,
           "socketpair");

@@ -3,9 +3,9 @@
 // the ASGI bridge, and the harness is the client on the other end.
 //
 // Input: four control bytes, then the bytes the client sends.
-//   [0] server options (small limits, Date/Server/extra headers, zero body or keep-alive
-//       timeouts, peer kind) and
-//       whether the server begins a graceful shutdown part-way (HttpServer::beginShutdown)
+//   [0] server options, one bit each: 0x01 small limits, 0x02 Date, 0x04 Server, 0x08 an
+//       extra header, 0x10 zero body timeout, 0x20 zero keep-alive timeout, 0x40 a Unix-socket
+//       peer, 0x80 a graceful shutdown part-way (HttpServer::beginShutdown)
 //   [1] [2] how the stream is cut: piece sizes, loop turns between pieces, when the shutdown
 //       begins (a PRNG seed)
 //   [3] the handler's seed: with each request's index and target it picks what the "app" does
@@ -18,8 +18,11 @@
 // requests the handler saw, in order (each carries its sequence number and a body the handler
 // recorded), plus at most one error response of the server's own at the end; nothing follows a
 // response after which the connection must close; no 1xx but one 100 Continue per request that
-// asked for it; the server closes after the client does; every request the handler saw is told
-// how it ended (response complete, or disconnect); every zero-copy buffer is released once.
+// asked for it; RFC framing rules (HEAD, 204, HTTP/1.0); the server closes after the client
+// does; every request the handler saw is told how it ended (response complete, or disconnect),
+// and no wait of the app is left without its wake-up; every zero-copy buffer is released once.
+//
+// Rerun a finding with HTTP_CONNECTION_FUZZ_VERBOSE=1 to see the requests and the transcript.
 #include <errno.h>
 #include <ev.h>
 #include <signal.h>

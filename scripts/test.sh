@@ -2,7 +2,7 @@
 # Installs what is missing, builds asgid twice (Release, and ASan+UBSan) and runs every test
 # on both: the GoogleTest suites (ctest), the event-loop feature tests, the integration tests
 # against the real binary; then CPython's own asyncio tests against our loop and a short
-# fuzzing run of the HTTP parser. Exits non-zero if anything fails.
+# fuzzing run of the HTTP parser and the HTTP/1.1 connection. Exits non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -26,5 +26,5 @@ done
 echo "=== CPython's test_asyncio against asgid's loop"
 build/tests/asgid-pyrun tests/asyncio/run_test_asyncio.py
 
-echo "=== fuzzing the HTTP parser (60 s)"
+echo "=== fuzzing the HTTP parser and connection (60 s in all)"
 scripts/fuzz.sh 60

@@ -215,8 +215,13 @@ PyObject* responseStart(CycleState& state, PyObject* message) {
     return nullptr;
   }
   long status = PyLong_AsLong(status_object);
-  if (status < 100 || status > 999) {
-    PyErr_Format(PyExc_ValueError, "invalid HTTP status %ld", status);
+  if (status < 200 || status > 999) {
+    // A 1xx is interim (RFC 9110 15.2): as the response, the client would read the next
+    // response as this one's.
+    PyErr_Format(PyExc_ValueError,
+                 "invalid HTTP status %ld for 'http.response.start': a final status (200-999) "
+                 "is needed",
+                 status);
     return nullptr;
   }
   std::vector<http::Header> headers;

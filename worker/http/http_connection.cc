@@ -197,6 +197,13 @@ void HttpConnection::wantBody() {
 }
 
 void HttpConnection::startResponse(int status, std::vector<Header> headers) {
+  if (status < 200 || status > 999) {
+    // A 1xx is interim: sent as the response, the client would take the next one for it.
+    log::main().error("conn {}: the app answered with status {}, not a final status: 500",
+                      transport_.id(), status);
+    respondError(500);
+    return;
+  }
   response_started_ = true;
   response_status_ = status;
   response_headers_ = std::move(headers);
@@ -331,14 +338,16 @@ void HttpConnection::finishRequest(bool failed) {
 }
 
 void HttpConnection::respondError(int status) {
-  observer_ = nullptr;
+  // An app still attached (a bad body, a timeout) must hear that its request is over, or its
+  // receive() would wait forever holding a pointer to this exchange.
+  notifyDisconnect(false);
   if (state_ == State::kClosed || state_ == State::kClosing) return;
   keep_alive_ = false;
   if (!response_head_written_) {
     response_status_ = status;
     transport_.output().build([&](std::string& out) {
       writeSimpleResponse(status, server_.options().date_header ? server_.date() : "",
-                          server_.serverName(), out);
+                          server_.serverName(), head_.method == "HEAD", out);
     });
     response_head_written_ = true;
   }

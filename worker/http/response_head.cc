@@ -225,31 +225,16 @@ std::string_view reasonPhrase(int status) {
   }
 }
 
-ResponsePlan writeResponseHead(const ResponseHeadInput& input, std::string& out) {
-  const AppFraming app = scanAppHeaders(*input.app_headers);
+namespace {
+
+// How the body is delimited, from the request and what the app's headers say (RFC 9112 6.3):
+// the app's Content-Length wins; else a whole body gets one; else a stream is chunked on
+// HTTP/1.1 and delimited by closing on HTTP/1.0.
+ResponsePlan planFraming(const ResponseHeadInput& input, const AppFraming& app) {
   ResponsePlan plan;
   plan.keep_alive = input.request_keep_alive && !app.close && !input.force_close;
-  const bool bodiless =
-      input.request_is_head || input.status < 200 || input.status == 204 || input.status == 304;
-
-  appendStatusLine(out, input.status);
-  if (!input.server.empty() && !app.has_server) appendHeader(out, "server", input.server);
-  if (!input.date.empty() && !app.has_date) appendHeader(out, "date", input.date);
-  if (input.extra_headers != nullptr) {
-    for (const auto& [name, value] : *input.extra_headers) appendHeader(out, name, value);
-  }
-  for (const auto& [name, value] : *input.app_headers) appendHeader(out, name, value);
-
-  // RFC 9112 section 6.3: the app's Content-Length wins; else a whole body gets one; else a
-  // stream is chunked on HTTP/1.1 and delimited by closing on HTTP/1.0.
-  if (bodiless) {
+  if (input.request_is_head || input.status < 200 || input.status == 204 || input.status == 304) {
     plan.framing = Framing::kNone;
-    if (input.request_is_head && !app.content_length && !app.chunked && input.whole_body_length &&
-        input.status >= 200 && input.status != 204 && input.status != 304) {
-      out += "content-length: ";
-      appendNumber(out, *input.whole_body_length);
-      out += "\r\n";
-    }
   } else if (app.content_length) {
     plan.framing = Framing::kContentLength;
     plan.content_length = *app.content_length;
@@ -258,15 +243,57 @@ ResponsePlan writeResponseHead(const ResponseHeadInput& input, std::string& out)
   } else if (input.whole_body_length) {
     plan.framing = Framing::kContentLength;
     plan.content_length = *input.whole_body_length;
-    out += "content-length: ";
-    appendNumber(out, *input.whole_body_length);
-    out += "\r\n";
   } else if (!input.http10) {
     plan.framing = Framing::kChunked;
-    out += "transfer-encoding: chunked\r\n";
   } else {
     plan.framing = Framing::kUntilClose;
     plan.keep_alive = false;
+  }
+  return plan;
+}
+
+// Whether an app header that speaks of framing may go out with this plan. Transfer-Encoding
+// only with chunked framing (never to HTTP/1.0, RFC 9112 6.1, nor beside a Content-Length,
+// 6.2); neither field on a 1xx or 204 (RFC 9110 8.6, RFC 9112 6.1).
+bool framingHeaderAllowed(std::string_view name, const ResponsePlan& plan, int status) {
+  if (equalsIgnoreCase(name, "transfer-encoding")) {
+    return plan.framing == Framing::kChunked;
+  }
+  if (equalsIgnoreCase(name, "content-length")) return status >= 200 && status != 204;
+  return true;
+}
+
+}  // namespace
+
+ResponsePlan writeResponseHead(const ResponseHeadInput& input, std::string& out) {
+  const AppFraming app = scanAppHeaders(*input.app_headers);
+  const ResponsePlan plan = planFraming(input, app);
+
+  appendStatusLine(out, input.status);
+  if (!input.server.empty() && !app.has_server) appendHeader(out, "server", input.server);
+  if (!input.date.empty() && !app.has_date) appendHeader(out, "date", input.date);
+  if (input.extra_headers != nullptr) {
+    for (const auto& [name, value] : *input.extra_headers) appendHeader(out, name, value);
+  }
+  for (const auto& [name, value] : *input.app_headers) {
+    if (framingHeaderAllowed(name, plan, input.status)) appendHeader(out, name, value);
+  }
+
+  const bool ours_length = !app.content_length && input.whole_body_length;
+  if (plan.framing == Framing::kNone) {
+    // HEAD: the length the same GET would have (RFC 9110 9.3.2), when the app gave it whole.
+    if (input.request_is_head && ours_length && !app.chunked && input.status >= 200 &&
+        input.status != 204 && input.status != 304) {
+      out += "content-length: ";
+      appendNumber(out, *input.whole_body_length);
+      out += "\r\n";
+    }
+  } else if (plan.framing == Framing::kContentLength && ours_length) {
+    out += "content-length: ";
+    appendNumber(out, plan.content_length);
+    out += "\r\n";
+  } else if (plan.framing == Framing::kChunked && !app.chunked) {
+    out += "transfer-encoding: chunked\r\n";
   }
 
   if (!plan.keep_alive && !app.close) {
@@ -279,7 +306,7 @@ ResponsePlan writeResponseHead(const ResponseHeadInput& input, std::string& out)
 }
 
 void writeSimpleResponse(int status, std::string_view date, std::string_view server,
-                         std::string& out) {
+                         bool head_request, std::string& out) {
   std::string_view reason = reasonPhrase(status);
   appendStatusLine(out, status);
   if (!server.empty()) appendHeader(out, "server", server);
@@ -287,6 +314,7 @@ void writeSimpleResponse(int status, std::string_view date, std::string_view ser
   out += "content-type: text/plain; charset=utf-8\r\nconnection: close\r\ncontent-length: ";
   appendNumber(out, reason.size() + 1);
   out += "\r\n\r\n";
+  if (head_request) return;  // RFC 9110 9.3.2: the headers of a GET, never its body
   out += reason;
   out += '\n';
 }

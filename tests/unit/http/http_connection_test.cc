@@ -29,8 +29,9 @@ class Handler : public RequestHandler {
   }
 };
 
-void respond(Exchange& connection, std::string body, std::vector<Header> headers = {}) {
-  connection.startResponse(200, std::move(headers));
+void respond(Exchange& connection, std::string body, std::vector<Header> headers = {},
+             int status = 200) {
+  connection.startResponse(status, std::move(headers));
   connection.sendBody(body.data(), body.size(), false);
 }
 
@@ -382,6 +383,53 @@ TEST_F(ConnectionTest, ClientThatStopsReadingIsClosedBySendTimeout) {
   }
   EXPECT_TRUE(observer.disconnected);
   EXPECT_EQ(server_->connectionCount(), 0u);
+  close(fd);
+}
+
+TEST_F(ConnectionTest, BadBodyTellsTheWaitingAppAndAnswers400) {
+  DisconnectObserver observer;
+  handler_.on_request = [&observer](Exchange& c) { c.attach(&observer); };
+  startServer();
+  int fd = connectClient();
+  sendText(fd,
+           "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+           "5\r\nhello\r\nzz\r\n");
+  bool closed = false;
+  std::string got = receive(
+      fd, [](const std::string&) { return false; }, &closed, 3000);
+  EXPECT_EQ(got.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << got;
+  EXPECT_TRUE(closed);
+  EXPECT_TRUE(observer.disconnected);  // else its receive() would wait forever
+  close(fd);
+}
+
+TEST_F(ConnectionTest, ErrorAnswerToHeadHasNoBody) {
+  handler_.on_request = [](Exchange& c) { c.respondError(500); };
+  startServer();
+  int fd = connectClient();
+  sendText(fd, "HEAD / HTTP/1.1\r\nHost: a\r\n\r\n");
+  bool closed = false;
+  std::string got = receive(
+      fd, [](const std::string&) { return false; }, &closed, 3000);
+  EXPECT_EQ(got.rfind("HTTP/1.1 500 Internal Server Error\r\n", 0), 0u) << got;
+  EXPECT_TRUE(got.ends_with("\r\n\r\n")) << got;
+  EXPECT_TRUE(closed);
+  close(fd);
+}
+
+TEST_F(ConnectionTest, InformationalStatusFromTheAppBecomes500) {
+  handler_.on_request = [](Exchange& c) { respond(c, "x", {}, 101); };
+  startServer();
+  int fd = connectClient();
+  sendText(fd, "GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n");
+  bool closed = false;
+  std::string got = receive(
+      fd, [](const std::string&) { return false; }, &closed, 3000);
+  // One final answer, then the connection ends: /2 is never answered as if it were /'s.
+  EXPECT_EQ(got.rfind("HTTP/1.1 500 Internal Server Error\r\n", 0), 0u) << got;
+  EXPECT_EQ(got.find("HTTP/1.1 101"), std::string::npos) << got;
+  EXPECT_TRUE(count(got, "HTTP/1.1 ", 1) && !count(got, "HTTP/1.1 ", 2)) << got;
+  EXPECT_TRUE(closed);
   close(fd);
 }
 

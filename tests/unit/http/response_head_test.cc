@@ -114,7 +114,7 @@ TEST(ResponseHead, FieldValidationRejectsInjection) {
 
 TEST(ResponseHead, SimpleResponseCloses) {
   std::string out;
-  writeSimpleResponse(431, "", "", out);
+  writeSimpleResponse(431, "", "", false, out);
   EXPECT_EQ(out.rfind("HTTP/1.1 431 Request Header Fields Too Large\r\n", 0), 0u);
   EXPECT_NE(out.find("connection: close\r\n"), std::string::npos);
   EXPECT_NE(out.find("content-length: 32\r\n"), std::string::npos);
@@ -143,6 +143,52 @@ TEST(ResponseHead, AppServerAndDateReplaceOurs) {
   EXPECT_EQ(out.find("asgid"), std::string::npos) << out;
   EXPECT_EQ(out.find("1994"), std::string::npos) << out;
   EXPECT_NE(out.find("Server: myapp\r\n"), std::string::npos);
+}
+
+TEST(ResponseHead, AppTransferEncodingNeverReachesHttp10) {
+  ResponseHeadInput http10;
+  http10.http10 = true;
+  auto streamed = write(200, {{"Transfer-Encoding", "chunked"}}, http10);
+  EXPECT_EQ(streamed.plan.framing, Framing::kUntilClose);
+  EXPECT_EQ(streamed.text.find("ransfer-"), std::string::npos) << streamed.text;
+
+  http10.whole_body_length = 3;
+  auto whole = write(200, {{"transfer-encoding", "chunked"}}, http10);
+  EXPECT_EQ(whole.plan.framing, Framing::kContentLength);
+  EXPECT_EQ(whole.text.find("transfer-encoding"), std::string::npos) << whole.text;
+  EXPECT_NE(whole.text.find("content-length: 3\r\n"), std::string::npos) << whole.text;
+}
+
+TEST(ResponseHead, AppChunkedIsKeptOnHttp11WithoutASecondOne) {
+  auto out = write(200, {{"transfer-encoding", "chunked"}});
+  EXPECT_EQ(out.plan.framing, Framing::kChunked);
+  size_t first = out.text.find("transfer-encoding");
+  ASSERT_NE(first, std::string::npos);
+  EXPECT_EQ(out.text.find("transfer-encoding", first + 1), std::string::npos) << out.text;
+}
+
+TEST(ResponseHead, ContentLengthAndTransferEncodingNeverTogether) {
+  // RFC 9112 6.2: the app's Content-Length frames the body; its Transfer-Encoding is dropped.
+  auto out = write(200, {{"content-length", "5"}, {"transfer-encoding", "chunked"}});
+  EXPECT_EQ(out.plan.framing, Framing::kContentLength);
+  EXPECT_EQ(out.text.find("transfer-encoding"), std::string::npos) << out.text;
+}
+
+TEST(ResponseHead, NoFramingFieldsOn204) {
+  auto out = write(204, {{"content-length", "0"}, {"transfer-encoding", "chunked"}});
+  EXPECT_EQ(out.plan.framing, Framing::kNone);
+  EXPECT_EQ(out.text.find("content-length"), std::string::npos) << out.text;
+  EXPECT_EQ(out.text.find("transfer-encoding"), std::string::npos) << out.text;
+}
+
+TEST(ResponseHead, SimpleResponseToHeadHasNoBody) {
+  std::string get;
+  writeSimpleResponse(500, "", "", false, get);
+  std::string head;
+  writeSimpleResponse(500, "", "", true, head);
+  EXPECT_TRUE(get.ends_with("\r\n\r\nInternal Server Error\n")) << get;
+  EXPECT_TRUE(head.ends_with("content-length: 22\r\n\r\n")) << head;
+  EXPECT_EQ(get.substr(0, head.size()), head);
 }
 
 }  // namespace

@@ -524,8 +524,13 @@ void Master::onSourcesChanged(const std::string& description) {
     retryStart();
     return;
   }
-  if (reloading_) {
-    change_pending_ = true;  // the generation booting may predate the change
+  if (reloading_ && roll_cause_ == RollCause::kFileChange) {
+    // The workers booting run code older than this change: replace them at once rather than
+    // wait for them (eight FastAPI workers take seconds on two cores).
+    log::main().info("Reload superseded by a newer change");
+    cancelRoll();
+  } else if (reloading_) {
+    change_pending_ = true;  // acted on when this SIGHUP's roll ends
     return;
   }
   reload(RollCause::kFileChange);
@@ -581,6 +586,14 @@ void Master::abortRoll(const std::string& why) {
   log::main().error(
       "Reload failed: {}; the old workers keep serving ({})", why,
       roll_cause_ == RollCause::kFileChange ? "the next change retries" : "send SIGHUP to retry");
+  cancelRoll();
+  systemd::notify("READY=1\nSTATUS=reload failed");
+  afterRoll();
+}
+
+// Stops a roll where it is: the new workers still booting are killed, the old ones they were
+// to replace keep serving, and the new ones already ready stay.
+void Master::cancelRoll() {
   roll_.clear();
   reloading_ = false;
   for (auto& slot : slots_) {
@@ -590,8 +603,6 @@ void Master::abortRoll(const std::string& why) {
     }
     slot->being_replaced = false;
   }
-  systemd::notify("READY=1\nSTATUS=reload failed");
-  afterRoll();
 }
 
 void Master::adjustWorkers() {

@@ -91,6 +91,7 @@ class Master {
   bool newGenerationReady() const;
   void advanceRoll();
   void abortRoll(const std::string& why);
+  void cancelRoll();
   void adjustWorkers();
   void stop(bool graceful);
   void upgrade();

@@ -45,10 +45,10 @@ async def app(scope, receive, send):
 '''
 
 
-def write_app(app_dir: Path, version: str, lifespan: str = "pass"):
+def write_app(app_dir: Path, version: str, lifespan: str = "pass", prelude: str = ""):
     """An editor's save: write a temp file, then rename it over the module."""
     tmp = app_dir / ".reload_app.py.swp"
-    tmp.write_text(APP_SOURCE.format(version=version, lifespan=lifespan))
+    tmp.write_text(prelude + APP_SOURCE.format(version=version, lifespan=lifespan))
     os.replace(tmp, app_dir / "reload_app.py")
 
 
@@ -195,6 +195,19 @@ def test_code_that_cannot_boot_keeps_the_old_workers_until_fixed(master, tmp_pat
     write_app(app_dir, "v3-fixed")
     wait_workers(srv.pid, lambda w: len(w) == 2 and not set(w) & old, 15, "two new workers")
     assert poll(lambda: version(srv) == "v3-fixed", 5)
+
+
+def test_a_save_during_a_reload_replaces_the_workers_still_booting(master, tmp_path):
+    srv, app_dir = start(master, tmp_path)
+    (old,) = wait_worker_count(srv.pid, 1)
+    mark = len(srv.stderr_text())
+    write_app(app_dir, "v2-slow", prelude="import time\ntime.sleep(3)\n")
+    assert srv.wait_stderr(r"Booting worker", 10, start=mark)
+    write_app(app_dir, "v3")
+    assert srv.wait_stderr(r"Reload superseded by a newer change", 10, start=mark)
+    assert poll(lambda: version(srv) == "v3", 10), srv.stderr_since(mark)
+    assert "Reload failed" not in srv.stderr_since(mark)
+    assert set(wait_worker_count(srv.pid, 1)) != {old}
 
 
 def test_four_workers_all_replaced_without_a_failed_request(master, tmp_path):

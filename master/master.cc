@@ -565,7 +565,7 @@ bool Master::newGenerationReady() const {
 void Master::advanceRoll() {
   // One at a time; after a file change, once the first new worker has shown that the code
   // boots, all the others at once (in development speed matters more than capacity). Only
-  // that first worker can fail, so a broken save logs its error once.
+  // that first worker is likely to fail, so a broken save logs its error once.
   const bool all_at_once = roll_cause_ == RollCause::kFileChange && newGenerationReady();
   while (!roll_.empty() && (all_at_once || !replacementBooting())) {
     Slot* old = find(roll_.front());
@@ -573,6 +573,9 @@ void Master::advanceRoll() {
     if (old == nullptr || old->state != SlotState::kReady) continue;
     old->being_replaced = true;
     spawn(old->index, old->id);
+    // The old code is stale: once the first new worker serves, the old ones stop taking
+    // requests, so the next one a developer sends runs the new code.
+    if (all_at_once) drain(*old);
   }
   if (replacementBooting()) return;
   reloading_ = false;
@@ -587,6 +590,8 @@ void Master::abortRoll(const std::string& why) {
       "Reload failed: {}; the old workers keep serving ({})", why,
       roll_cause_ == RollCause::kFileChange ? "the next change retries" : "send SIGHUP to retry");
   cancelRoll();
+  // After a file change the old workers may already be draining: keep the count.
+  if (roll_cause_ == RollCause::kFileChange) adjustWorkers();
   systemd::notify("READY=1\nSTATUS=reload failed");
   afterRoll();
 }

@@ -1,6 +1,10 @@
-// Watches a WatchTree by walking it and stat()ing every watched file each kPollInterval: for
-// file systems that deliver no inotify events (network and some container mounts) and as the
-// fallback when inotify runs out. Costs one walk of the pruned tree per interval.
+// Watches a WatchTree by stat()ing every watched file each kPollInterval: for file systems
+// that deliver no inotify events (network and some container mounts) and as the fallback when
+// inotify runs out.
+//
+// Principle: a pass costs one stat per directory and one per watched file. A directory is
+// listed (readdir, pruning, glob matching) again only when its modification time changed, or
+// changed so recently that an entry added within the same clock tick could hide.
 #pragma once
 
 #include <ev.h>
@@ -8,6 +12,7 @@
 
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "master/file_watcher.h"
 #include "master/watch_tree.h"
@@ -33,19 +38,27 @@ class PollWatcher : public FileWatcher {
     ino_t inode = 0;
     off_t size = 0;
     long long mtime_ns = 0;
-    bool operator==(const Stamp&) const = default;
+    unsigned pass = 0;  // the last pass that saw the file
   };
-  using Snapshot = std::unordered_map<std::string, Stamp>;
+  struct Listing {
+    long long mtime_ns = -1;
+    unsigned pass = 0;
+    std::vector<std::string> files;  // the watched ones only
+    std::vector<std::string> subdirs;
+  };
 
   static void onTimer(struct ev_loop* loop, ev_timer* watcher, int events);
-  Snapshot snapshot() const;
-  void poll();
+  void scan(bool report);
+  void visit(const std::string& dir, bool report);
+  void check(const std::string& file, bool report);
 
   struct ev_loop* loop_;
   const WatchTree& tree_;
   OnChange on_change_;
   ev_timer timer_;
-  Snapshot stamps_;
+  unsigned pass_ = 0;
+  std::unordered_map<std::string, Stamp> stamps_;
+  std::unordered_map<std::string, Listing> listings_;
 };
 
 }  // namespace asgid::master

@@ -114,29 +114,36 @@ WatchTree buildWatchTree(const config::Settings& settings) {
   return tree;
 }
 
-bool walkTree(const WatchTree& tree, const std::string& root,
-              const std::function<bool(const std::string&)>& on_dir,
-              const std::function<void(const std::string&)>& on_file) {
-  if (!on_dir(root)) return false;
-  DIR* dir = opendir(root.c_str());
-  if (dir == nullptr) return true;  // removed meanwhile, or unreadable: nothing to watch
-  std::vector<std::string> subdirs;
-  while (const dirent* entry = readdir(dir)) {
+void listDirectory(const WatchTree& tree, const std::string& dir, std::vector<std::string>& files,
+                   std::vector<std::string>& subdirs) {
+  DIR* handle = opendir(dir.c_str());
+  if (handle == nullptr) return;  // removed meanwhile, or unreadable: nothing to watch
+  while (const dirent* entry = readdir(handle)) {
     std::string_view name = entry->d_name;
     if (name == "." || name == "..") continue;
-    std::string path = root == "/" ? "/" + std::string(name) : root + "/" + std::string(name);
+    std::string path = dir == "/" ? "/" + std::string(name) : dir + "/" + std::string(name);
     bool is_dir = entry->d_type == DT_DIR;
     if (entry->d_type == DT_UNKNOWN) {
       struct stat info;
       is_dir = lstat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
     }
     if (!is_dir) {
-      on_file(path);
+      files.push_back(std::move(path));
     } else if (!tree.prunes(path, name)) {
       subdirs.push_back(std::move(path));
     }
   }
-  closedir(dir);
+  closedir(handle);
+}
+
+bool walkTree(const WatchTree& tree, const std::string& root,
+              const std::function<bool(const std::string&)>& on_dir,
+              const std::function<void(const std::string&)>& on_file) {
+  if (!on_dir(root)) return false;
+  std::vector<std::string> files;
+  std::vector<std::string> subdirs;
+  listDirectory(tree, root, files, subdirs);
+  for (const std::string& file : files) on_file(file);
   for (const std::string& subdir : subdirs) {
     if (!walkTree(tree, subdir, on_dir, on_file)) return false;
   }

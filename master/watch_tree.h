@@ -44,6 +44,11 @@ struct WatchTree {
 // root is left.
 WatchTree buildWatchTree(const config::Settings& settings);
 
+// Lists one directory: every entry that is not a directory goes to `files`, every
+// subdirectory not pruned to `subdirs` (full paths). Nothing when it cannot be read.
+void listDirectory(const WatchTree& tree, const std::string& dir, std::vector<std::string>& files,
+                   std::vector<std::string>& subdirs);
+
 // Walks `root` depth-first (root included), calling on_dir for every directory not pruned
 // and on_file for every other entry; on_dir returning false stops the walk (out of watches).
 // Returns false when stopped.

@@ -2,8 +2,6 @@
 // watchers on the master's loop. Workers know nothing of them.
 #pragma once
 
-#include <ev.h>
-
 #include <cstddef>
 #include <functional>
 #include <stdexcept>

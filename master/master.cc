@@ -611,6 +611,7 @@ void Master::cancelRoll() {
 }
 
 void Master::adjustWorkers() {
+  if (phase_ == Phase::kStopping) return;
   while (liveWorkers() < settings_.workers) spawn(freeIndex(), 0);
   while (liveWorkers() > settings_.workers) {
     Slot* last = nullptr;
@@ -630,6 +631,10 @@ void Master::adjustWorkers() {
 void Master::stop(bool graceful) {
   if (phase_ == Phase::kStopping && graceful) return;
   phase_ = Phase::kStopping;
+  // A roll under way ends here: its completion would start workers again.
+  roll_.clear();
+  reloading_ = false;
+  change_pending_ = false;
   systemd::notify("STOPPING=1");
   log::main().info("Stopping {} worker(s) ({})", slots_.size(), graceful ? "graceful" : "fast");
   for (auto& slot : slots_) {

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import time
 from pathlib import Path
 
@@ -208,6 +209,18 @@ def test_a_save_during_a_reload_replaces_the_workers_still_booting(master, tmp_p
     assert poll(lambda: version(srv) == "v3", 10), srv.stderr_since(mark)
     assert "Reload failed" not in srv.stderr_since(mark)
     assert set(wait_worker_count(srv.pid, 1)) != {old}
+
+
+def test_sigterm_during_a_reload_stops_without_starting_workers(master, tmp_path):
+    srv, app_dir = start(master, tmp_path, "--workers", "2")
+    wait_worker_count(srv.pid, 2)
+    mark = len(srv.stderr_text())
+    write_app(app_dir, "v2-slow", prelude="import time\ntime.sleep(3)\n")
+    assert srv.wait_stderr(r"Booting worker", 10, start=mark)
+    srv.signal(signal.SIGTERM)
+    assert srv.wait_exit(15) == 0, srv.stderr_since(mark)
+    after_stop = srv.stderr_since(mark).split("Stopping", 1)[1]
+    assert "Booting worker" not in after_stop, after_stop
 
 
 def test_four_workers_all_replaced_without_a_failed_request(master, tmp_path):

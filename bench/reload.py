@@ -165,6 +165,14 @@ def wait_log(path: str, text: str, count: int, timeout: float):
     raise AssertionError(f"{path}: fewer than {count} {text!r} within {timeout}s")
 
 
+def wait_children(pid: int, count: int, timeout: float):
+    deadline = time.monotonic() + timeout
+    while len(process_tree(pid)) - 1 > count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"old workers of {pid} still running after {timeout}s")
+        time.sleep(0.05)
+
+
 def python_start_time() -> float:
     """A fresh interpreter importing asyncio: the floor of a worker's boot."""
     times = []
@@ -203,9 +211,11 @@ def reaction(kind: str, workers: int, edits: int, work: str) -> dict:
             took = wait_for(port, version, 30)
             assert took is not None, f"{version} never served"
             samples.append(time.monotonic() - t0)
-            # Let the rest of the generation come up before the next save.
-            wait_log(log_path, "Reload complete", i, 60)
-            time.sleep(0.2)
+            # Let the rest of the generation come up, and the old one exit, before the next
+            # save: a developer does not save every second.
+            wait_log(log_path, "Reload complete", i, 120)
+            wait_children(proc.pid, workers, 60)
+            time.sleep(0.5)
     finally:
         stop(proc)
     return {"median": statistics.median(samples), "max": max(samples),

@@ -29,6 +29,11 @@ LoadResult load(int argc, const char* const* argv, const EnvLookup& env, std::os
     throw ConfigError("no app given: pass APP (for example main:app), or set app in the " +
                       std::string("config file or ASGID_APP"));
   }
+  if (settings.reload && settings.preload) {
+    throw ConfigError(
+        "--reload cannot be used with --preload: the master would keep the old code imported "
+        "(drop --preload in development)");
+  }
   return {.action = Action::kServe, .settings = std::move(settings)};
 }
 

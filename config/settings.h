@@ -78,6 +78,14 @@ struct Settings {
   int umask = -1;     // octal; -1 = inherit
   std::string chdir;  // change directory before importing the app
 
+  // Development: restart the workers when source files change (the master watches them).
+  bool reload = false;
+  std::vector<std::string> reload_dirs;      // default: app_dir
+  std::vector<std::string> reload_includes;  // glob patterns, added to *.py
+  std::vector<std::string> reload_excludes;  // glob patterns, added to .* .py[cod] .sw.* ~*
+  double reload_delay = 0.25;                // seconds of quiet before a burst becomes a restart
+  bool reload_poll = false;                  // stat the tree every second instead of inotify
+
   // Where the settings came from (for messages).
   std::string config_file;
 };

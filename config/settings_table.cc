@@ -36,6 +36,11 @@ std::string formatInt(const int& value) {
   return std::to_string(value);
 }
 
+std::string parseNonEmptyText(std::string_view text) {
+  checkNotEmpty(text);
+  return std::string(text);
+}
+
 int parseFd(std::string_view text) {
   return parseInt(text, kAtLeastZero);
 }
@@ -190,6 +195,28 @@ std::vector<SettingSpec> buildTable() {
       stringSetting(
           {"chdir", "--chdir", "Change to this directory before importing the app.", "PATH"},
           &S::chdir),
+
+      // Development.
+      switchSetting(
+          {"reload", "--reload", "Restart the workers when a watched file changes (development)."},
+          &S::reload),
+      listSetting({"reload_dirs", "--reload-dir",
+                   "Watch this directory tree (repeatable); default the --app-dir.", "PATH"},
+                  &S::reload_dirs, parseNonEmptyText, formatText),
+      listSetting({"reload_includes", "--reload-include",
+                   "Also watch files matching this glob (repeatable); *.py always is.", "GLOB"},
+                  &S::reload_includes, parseNonEmptyText, formatText),
+      listSetting({"reload_excludes", "--reload-exclude",
+                   "Ignore files and directories matching this glob (repeatable), besides "
+                   ".*, .py[cod], .sw.* and ~*.",
+                   "GLOB"},
+                  &S::reload_excludes, parseNonEmptyText, formatText),
+      doubleSetting({"reload_delay", "--reload-delay",
+                     "Restart once no watched file has changed for this many seconds.", "SECONDS"},
+                    &S::reload_delay, kSeconds),
+      switchSetting({"reload_poll", "--reload-poll",
+                     "Watch by polling with stat once a second instead of inotify."},
+                    &S::reload_poll),
   };
 }
 

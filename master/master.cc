@@ -65,6 +65,17 @@ long rssMiB(pid_t pid) {
   return resident * sysconf(_SC_PAGESIZE) / (1024 * 1024);
 }
 
+// The settings a Reloader is built from: a reload that changes none of them keeps it (and its
+// watches) as it is.
+bool sameWatchSettings(const config::Settings& a, const config::Settings& b) {
+  return a.reload == b.reload && a.reload_dirs == b.reload_dirs &&
+         a.reload_includes == b.reload_includes && a.reload_excludes == b.reload_excludes &&
+         a.reload_delay == b.reload_delay && a.reload_poll == b.reload_poll &&
+         a.app_dir == b.app_dir && a.config_file == b.config_file &&
+         a.error_logfile == b.error_logfile && a.access_logfile == b.access_logfile &&
+         a.pid_file == b.pid_file;
+}
+
 void resetSignalsForChild() {
   for (int signum = 1; signum < NSIG; ++signum) signal(signum, SIG_DFL);
   sigset_t none;
@@ -86,6 +97,8 @@ Master::Master(std::vector<std::string> argv, config::Settings settings,
     upgrade_parent_ = static_cast<pid_t>(atol(parent));
     unsetenv("ASGID_UPGRADE_PARENT");
   }
+  ev_timer_init(&restart_reloader_, onRestartReloader, 0.0, 0.0);
+  restart_reloader_.data = this;
 }
 
 Master::~Master() {
@@ -93,6 +106,7 @@ Master::~Master() {
   ev_child_stop(loop_, &child_watcher_);
   ev_timer_stop(loop_, &tick_);
   ev_timer_stop(loop_, &watchdog_);
+  ev_timer_stop(loop_, &restart_reloader_);
   for (auto& respawn : respawns_) ev_timer_stop(loop_, &respawn->timer);
 }
 
@@ -119,6 +133,7 @@ int Master::run() {
   log::main().info("Starting asgid {} master (pid {}), {} worker(s)", ASGID_VERSION, getpid(),
                    settings_.workers);
   if (settings_.preload && !worker::preloadApp(settings_)) return worker::kExitAppError;
+  if (settings_.reload) startReloader();
   failures_.assign(static_cast<size_t>(settings_.workers) + 1, 0);
   for (int index = 1; index <= settings_.workers; ++index) spawn(index, 0);
   ev_run(loop_, 0);
@@ -181,6 +196,8 @@ void Master::runChild(int index, int control_fd) {
     ev_io_stop(loop_, &slot->watcher);
     slot->control.reset();
   }
+  reloader_.reset();  // its inotify descriptor and timers are the master's
+  ev_timer_stop(loop_, &restart_reloader_);
   ev_loop_destroy(loop_);
   unsetenv("NOTIFY_SOCKET");  // only the master speaks to systemd
   process_title::set("asgid: worker " + std::to_string(index));
@@ -296,6 +313,10 @@ void Master::announceReady() {
     upgrade_parent_ = 0;
   }
   systemd::notify(status);
+  if (change_pending_) {  // files changed while the first workers were booting
+    change_pending_ = false;
+    reload(RollCause::kFileChange);
+  }
 }
 
 void Master::drain(Slot& slot) {
@@ -368,6 +389,18 @@ void Master::onExit(pid_t pid, int status) {
 }
 
 void Master::onBootFailure(const Slot& slot, const std::string& how) {
+  if (phase_ == Phase::kStarting && reloader_) {
+    // In development the next save is the fix: wait for it rather than exit or loop.
+    if (!start_failed_) {
+      log::main().error("Worker failed to boot ({}); waiting for a file change to retry", how);
+    }
+    start_failed_ = true;
+    if (change_pending_) {  // a change came while it booted: it may be the fix
+      change_pending_ = false;
+      retryStart();
+    }
+    return;
+  }
   if (phase_ == Phase::kStarting) {
     // The app cannot start (its error is in the log above): exit instead of looping.
     log::main().error("Worker failed to boot ({}); shutting down", how);
@@ -414,12 +447,32 @@ void Master::onRespawn(struct ev_loop*, ev_timer* watcher, int) {
 
 // ---- Reload (HUP) ---------------------------------------------------------------------------
 
-void Master::reload() {
+void Master::reload(RollCause cause) {
   if (phase_ != Phase::kRunning) {
     log::main().warn("SIGHUP ignored: the master is not running yet (or is stopping)");
     return;
   }
   systemd::notify("RELOADING=1\nSTATUS=reloading");
+  if (!rereadConfig()) {
+    systemd::notify("READY=1\nSTATUS=reload failed: bad configuration");
+    return;
+  }
+  log::main().info("Reloading: rolling restart of {} worker(s)", liveWorkers());
+  ++generation_;
+  roll_.clear();
+  for (const auto& slot : slots_) {
+    if (slot->state == SlotState::kReady || slot->state == SlotState::kBooting) {
+      roll_.push_back(slot->id);
+    }
+  }
+  roll_cause_ = cause;
+  reloading_ = true;
+  advanceRoll();
+}
+
+// Re-reads the command line and the config file, as a reload does; false (logged) when they
+// are not valid any more.
+bool Master::rereadConfig() {
   std::vector<const char*> args;
   for (const auto& arg : argv_) args.push_back(arg.c_str());
   try {
@@ -432,45 +485,120 @@ void Master::reload() {
       log::main().warn(
           "Reload: listener settings changed; keeping the current listeners (restart to rebind)");
     }
+    if (!sameWatchSettings(next, settings_)) ev_timer_start(loop_, &restart_reloader_);
     settings_ = std::move(loaded.settings);
   } catch (const config::ConfigError& error) {
     log::main().error("Reload failed: {}; the workers keep the current configuration",
                       error.what());
-    systemd::notify("READY=1\nSTATUS=reload failed: bad configuration");
+    return false;
+  }
+  return true;
+}
+
+// ---- --reload: file changes -----------------------------------------------------------------
+
+void Master::startReloader() {
+  reloader_ = std::make_unique<Reloader>(
+      loop_, settings_, [this](const std::string& description) { onSourcesChanged(description); });
+}
+
+void Master::onRestartReloader(struct ev_loop*, ev_timer* watcher, int) {
+  auto* master = static_cast<Master*>(watcher->data);
+  master->reloader_.reset();
+  if (!master->settings_.reload) return;
+  try {
+    master->startReloader();
+  } catch (const std::exception& error) {
+    log::main().error("--reload: {}; not watching any more", error.what());
+  }
+}
+
+void Master::onSourcesChanged(const std::string& description) {
+  log::main().info("Reloading: {} changed", description);
+  if (phase_ == Phase::kStopping) return;
+  if (phase_ == Phase::kStarting) {
+    if (!start_failed_) {
+      change_pending_ = true;  // acted on once the first workers are ready
+      return;
+    }
+    retryStart();
     return;
   }
-  log::main().info("Reloading: rolling restart of {} worker(s)", liveWorkers());
-  ++generation_;
-  roll_.clear();
-  for (const auto& slot : slots_) {
-    if (slot->state == SlotState::kReady || slot->state == SlotState::kBooting) {
-      roll_.push_back(slot->id);
-    }
+  if (reloading_ && roll_cause_ == RollCause::kFileChange) {
+    // The workers booting run code older than this change: replace them at once rather than
+    // wait for them (eight FastAPI workers take seconds on two cores).
+    log::main().info("Reload superseded by a newer change");
+    cancelRoll();
+  } else if (reloading_) {
+    change_pending_ = true;  // acted on when this SIGHUP's roll ends
+    return;
   }
-  reloading_ = true;
-  advanceRoll();
+  reload(RollCause::kFileChange);
+}
+
+// --reload, after the first workers failed to boot: the next change starts them again.
+void Master::retryStart() {
+  if (!rereadConfig()) return;
+  start_failed_ = false;
+  adjustWorkers();
+}
+
+// A roll has ended (complete or aborted): changes seen meanwhile start the next one.
+void Master::afterRoll() {
+  if (!change_pending_ || phase_ != Phase::kRunning) return;
+  change_pending_ = false;
+  reload(RollCause::kFileChange);
+}
+
+bool Master::replacementBooting() const {
+  return std::any_of(slots_.begin(), slots_.end(), [](const auto& slot) {
+    return slot->state == SlotState::kBooting && slot->replaces != 0;
+  });
+}
+
+bool Master::newGenerationReady() const {
+  return std::any_of(slots_.begin(), slots_.end(), [this](const auto& slot) {
+    return slot->generation == generation_ && slot->state == SlotState::kReady;
+  });
 }
 
 void Master::advanceRoll() {
-  for (const auto& slot : slots_) {
-    if (slot->state == SlotState::kBooting && slot->replaces != 0) return;  // one at a time
-  }
-  while (!roll_.empty()) {
+  // One at a time; after a file change, once the first new worker has shown that the code
+  // boots, all the others at once (in development speed matters more than capacity). Only
+  // that first worker is likely to fail, so a broken save logs its error once.
+  const bool all_at_once = roll_cause_ == RollCause::kFileChange && newGenerationReady();
+  while (!roll_.empty() && (all_at_once || !replacementBooting())) {
     Slot* old = find(roll_.front());
     roll_.pop_front();
     if (old == nullptr || old->state != SlotState::kReady) continue;
     old->being_replaced = true;
     spawn(old->index, old->id);
-    return;
+    // The old code is stale: once the first new worker serves, the old ones stop taking
+    // requests, so the next one a developer sends runs the new code.
+    if (all_at_once) drain(*old);
   }
+  if (replacementBooting()) return;
   reloading_ = false;
   adjustWorkers();
   log::main().info("Reload complete: {} worker(s) of generation {}", liveWorkers(), generation_);
   systemd::notify("READY=1\nSTATUS=" + std::to_string(liveWorkers()) + " worker(s) serving");
+  afterRoll();
 }
 
 void Master::abortRoll(const std::string& why) {
-  log::main().error("Reload failed: {}; the old workers keep serving (send SIGHUP to retry)", why);
+  log::main().error(
+      "Reload failed: {}; the old workers keep serving ({})", why,
+      roll_cause_ == RollCause::kFileChange ? "the next change retries" : "send SIGHUP to retry");
+  cancelRoll();
+  // After a file change the old workers may already be draining: keep the count.
+  if (roll_cause_ == RollCause::kFileChange) adjustWorkers();
+  systemd::notify("READY=1\nSTATUS=reload failed");
+  afterRoll();
+}
+
+// Stops a roll where it is: the new workers still booting are killed, the old ones they were
+// to replace keep serving, and the new ones already ready stay.
+void Master::cancelRoll() {
   roll_.clear();
   reloading_ = false;
   for (auto& slot : slots_) {
@@ -480,10 +608,10 @@ void Master::abortRoll(const std::string& why) {
     }
     slot->being_replaced = false;
   }
-  systemd::notify("READY=1\nSTATUS=reload failed");
 }
 
 void Master::adjustWorkers() {
+  if (phase_ == Phase::kStopping) return;
   while (liveWorkers() < settings_.workers) spawn(freeIndex(), 0);
   while (liveWorkers() > settings_.workers) {
     Slot* last = nullptr;
@@ -503,6 +631,10 @@ void Master::adjustWorkers() {
 void Master::stop(bool graceful) {
   if (phase_ == Phase::kStopping && graceful) return;
   phase_ = Phase::kStopping;
+  // A roll under way ends here: its completion would start workers again.
+  roll_.clear();
+  reloading_ = false;
+  change_pending_ = false;
   systemd::notify("STOPPING=1");
   log::main().info("Stopping {} worker(s) ({})", slots_.size(), graceful ? "graceful" : "fast");
   for (auto& slot : slots_) {
@@ -553,7 +685,7 @@ void Master::onSignal(struct ev_loop*, ev_signal* watcher, int) {
 void Master::handleSignal(int signum) {
   switch (signum) {
     case SIGHUP:
-      reload();
+      reload(RollCause::kSignal);
       break;
     case SIGINT:
       if (++interrupts_ > 1) {

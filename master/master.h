@@ -22,6 +22,7 @@
 #include "config/settings.h"
 #include "master/listener.h"
 #include "master/pid_file.h"
+#include "master/reloader.h"
 
 namespace asgid::master {
 
@@ -40,6 +41,9 @@ class Master {
  private:
   enum class SlotState { kBooting, kReady, kDraining, kKilled };
   enum class Phase { kStarting, kRunning, kStopping };
+  // What asked for a rolling restart: SIGHUP replaces one worker at a time; a file change
+  // (--reload) replaces one first and, once it is ready, all the others at once.
+  enum class RollCause { kSignal, kFileChange };
   struct Slot {
     Master* master = nullptr;
     uint64_t id = 0;
@@ -77,9 +81,17 @@ class Master {
   void replace(Slot& old, const char* why);
   void drain(Slot& slot);
   void killSlot(Slot& slot, int signal, double grace);
-  void reload();
+  void reload(RollCause cause);
+  bool rereadConfig();
+  void onSourcesChanged(const std::string& description);
+  void startReloader();
+  void afterRoll();
+  void retryStart();
+  bool replacementBooting() const;
+  bool newGenerationReady() const;
   void advanceRoll();
   void abortRoll(const std::string& why);
+  void cancelRoll();
   void adjustWorkers();
   void stop(bool graceful);
   void upgrade();
@@ -92,6 +104,7 @@ class Master {
   static void onTick(struct ev_loop* loop, ev_timer* watcher, int events);
   static void onRespawn(struct ev_loop* loop, ev_timer* watcher, int events);
   static void onWatchdog(struct ev_loop* loop, ev_timer* watcher, int events);
+  static void onRestartReloader(struct ev_loop* loop, ev_timer* watcher, int events);
   void handleSignal(int signum);
 
   std::vector<std::string> argv_;
@@ -105,6 +118,10 @@ class Master {
   std::vector<int> failures_;  // consecutive boot failures per index (backoff)
   std::deque<uint64_t> roll_;  // old slots still to replace in a rolling restart
   bool reloading_ = false;
+  RollCause roll_cause_ = RollCause::kSignal;
+  std::unique_ptr<Reloader> reloader_;  // --reload
+  bool change_pending_ = false;         // files changed while a roll was under way
+  bool start_failed_ = false;           // --reload: the first workers failed; wait for a change
   Phase phase_ = Phase::kStarting;
   int generation_ = 1;
   uint64_t next_id_ = 1;
@@ -117,6 +134,7 @@ class Master {
   ev_child child_watcher_;
   ev_timer tick_;
   ev_timer watchdog_;
+  ev_timer restart_reloader_;  // rebuilds the Reloader after a reload, outside its callbacks
 };
 
 }  // namespace asgid::master

@@ -115,7 +115,7 @@ void HttpConnection::feed(const char* data, size_t size) {
     } else if (result.status == ParseStatus::kError) {
       log::clientNoise("conn {} {}: bad request ({}): {}", transport_.id(), transport_.peer().host,
                        result.error_status, result.error_reason);
-      respondError(result.error_status);
+      failRequest(result.error_status);
       return;
     }
   }
@@ -201,7 +201,7 @@ void HttpConnection::startResponse(int status, std::vector<Header> headers) {
     // A 1xx is interim: sent as the response, the client would take the next one for it.
     log::main().error("conn {}: the app answered with status {}, not a final status: 500",
                       transport_.id(), status);
-    respondError(500);
+    failRequest(500);
     return;
   }
   response_started_ = true;
@@ -337,10 +337,16 @@ void HttpConnection::finishRequest(bool failed) {
   closeAfterWrite();
 }
 
-void HttpConnection::respondError(int status) {
-  // An app still attached (a bad body, a timeout) must hear that its request is over, or its
-  // receive() would wait forever holding a pointer to this exchange.
+// The server ends the request on its own (bad input, a timeout, a broken response): an app
+// still attached must hear that its request is over, or its receive() would wait forever
+// holding a pointer to this exchange.
+void HttpConnection::failRequest(int status) {
   notifyDisconnect(false);
+  respondError(status);
+}
+
+void HttpConnection::respondError(int status) {
+  observer_ = nullptr;  // the app asked: it is detached, not told
   if (state_ == State::kClosed || state_ == State::kClosing) return;
   keep_alive_ = false;
   if (!response_head_written_) {
@@ -439,13 +445,13 @@ void HttpConnection::onTimeout() {
       if (!awaitingBody()) break;
       log::clientNoise("conn {} {}: no request body byte for {}s (--timeout-request-body)",
                        transport_.id(), transport_.peer().host, options.timeout_request_body);
-      notifyDisconnect(false);
       if (response_head_written_) {
+        notifyDisconnect(false);
         endRequest();
         logAccess(response_status_);
         transport_.close();
       } else {
-        respondError(408);
+        failRequest(408);
       }
       break;
     case State::kClosing:

@@ -75,6 +75,7 @@ class HttpConnection final : public net::Protocol, public Exchange, private Pars
   void onMessageComplete() override;
 
   void feed(const char* data, size_t size);
+  void failRequest(int status);
   void advance();
   void nextRequest();
   void setState(State state);

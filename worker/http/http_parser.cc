@@ -366,8 +366,9 @@ ParseResult HttpParser::methodVerdict(size_t len) {
     case MethodScan::kUnknown:
       break;
   }
-  // llhttp no longer sees the target: bound the line the way onUrl bounds the target.
-  if (scan_.request_line_bytes > kMaxMethodLength + 1 + limits_.max_target + kVersionBytes) {
+  // llhttp no longer sees the target: bound it the way onUrl does, and the line with it.
+  if (scan_.target_bytes > limits_.max_target ||
+      scan_.request_line_bytes > kMaxMethodLength + 1 + limits_.max_target + kVersionBytes) {
     return fail(414, "request target too long", 0);
   }
   if (scan_.line > 0) return fail(501, "method not implemented", 0);
@@ -443,7 +444,8 @@ void HttpParser::addLineBytes(const char* at, size_t len) {
   scan_.line_used = true;
   if (scan_.line > 0) return;
   scan_.request_line_bytes += len;
-  if (scan_.method == MethodScan::kPending) scanMethod(at, len);
+  size_t taken = scan_.method == MethodScan::kPending ? scanMethod(at, len) : 0;
+  if (scan_.method == MethodScan::kUnknown) scanTarget(at + taken, len - taken);
   for (size_t i = len > 8 ? len - 8 : 0; i < len; ++i) {
     scan_.tail = (scan_.tail << 8) | static_cast<unsigned char>(at[i]);
   }
@@ -451,8 +453,9 @@ void HttpParser::addLineBytes(const char* at, size_t len) {
 
 // RFC 9112 3: request-line = method SP request-target SP HTTP-version, and method = token
 // (RFC 9110 9.1, 5.6.2).
-void HttpParser::scanMethod(const char* at, size_t len) {
-  for (size_t i = 0; i < len && scan_.method == MethodScan::kPending; ++i) {
+size_t HttpParser::scanMethod(const char* at, size_t len) {
+  size_t i = 0;
+  for (; i < len && scan_.method == MethodScan::kPending; ++i) {
     const auto c = static_cast<unsigned char>(at[i]);
     if (c == ' ' && scan_.method_len > 0) {
       const size_t kept = std::min<size_t>(scan_.method_len, sizeof(scan_.method_bytes));
@@ -466,6 +469,20 @@ void HttpParser::scanMethod(const char* at, size_t len) {
         scan_.method_bytes[scan_.method_len] = static_cast<char>(c);
       }
       ++scan_.method_len;
+    }
+  }
+  return i;
+}
+
+// After a method llhttp does not know, llhttp stops reading: the scanner counts the target's
+// bytes itself, so that an overlong target is 414 however the input was split (llhttp's own
+// onUrl count depends on where its spans end).
+void HttpParser::scanTarget(const char* at, size_t len) {
+  for (size_t i = 0; i < len && !scan_.target_done; ++i) {
+    if (at[i] == ' ' && scan_.target_bytes > 0) {
+      scan_.target_done = true;
+    } else if (at[i] != ' ') {
+      ++scan_.target_bytes;
     }
   }
 }

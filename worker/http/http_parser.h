@@ -124,7 +124,8 @@ class HttpParser {
   int checkHost();
   int useAuthorityAsHost(std::pair<std::string, std::string>* host);
   ParseResult methodVerdict(size_t len);
-  void scanMethod(const char* at, size_t len);
+  size_t scanMethod(const char* at, size_t len);
+  void scanTarget(const char* at, size_t len);
   int beginField();
   int countFieldBytes(size_t len);
   void fillHead();
@@ -157,6 +158,8 @@ class HttpParser {
     uint8_t method_len = 0;
     char method_bytes[16] = {};       // the token's first bytes (known methods are shorter)
     uint64_t request_line_bytes = 0;  // without CRLF and the empty lines before it
+    uint64_t target_bytes = 0;        // after an unknown method: the target's, up to its SP
+    bool target_done = false;         // the SP after the target was seen
     bool cr = false;                  // the previous byte was CR
     bool line_used = false;           // the current line has a byte other than CR/LF
     bool done = false;                // the empty line that ends the head was seen

@@ -499,6 +499,14 @@ void expectError(const ErrorCase& c, const ParserLimits& limits = {}) {
   }
 }
 
+// llhttp 9 refuses a ':' at the start of a header line itself, before the head scanner's own
+// check sees the line.
+#if LLHTTP_VERSION_MAJOR >= 9
+constexpr const char* kEmptyHeaderNameReason = "invalid character in header";
+#else
+constexpr const char* kEmptyHeaderNameReason = "empty header name";
+#endif
+
 TEST(HttpParser, MalformedInputIs400) {
   const ErrorCase cases[] = {
       {"lowercase method", "get / HTTP/1.1\r\n\r\n", 400, "invalid method"},
@@ -514,7 +522,7 @@ TEST(HttpParser, MalformedInputIs400) {
       {"version letters", "GET / HTTP/a.b\r\n\r\n", 400, "invalid http version"},
       {"version 1.10", "GET / HTTP/1.10\r\n\r\n", 400, "invalid http version"},
       {"invalid header name", "GET / HTTP/1.1\r\nBad(Name): x\r\n\r\n", 400, nullptr},
-      {"empty header name", "GET / HTTP/1.1\r\n: x\r\n\r\n", 400, "empty header name"},
+      {"empty header name", "GET / HTTP/1.1\r\n: x\r\n\r\n", 400, kEmptyHeaderNameReason},
       {"header without colon", "GET / HTTP/1.1\r\nNoColon\r\n\r\n", 400, nullptr},
       {"control char in value", "GET / HTTP/1.1\r\nX: a\x01z\r\n\r\n", 400,
        "invalid character in header"},

@@ -29,7 +29,7 @@ packages=(
   libev-dev libspdlog-dev libcli11-dev libyaml-cpp-dev libwebsocketpp-dev
   googletest libgtest-dev libgmock-dev
   python3 python3-dev python3-venv
-  wrk curl procps
+  wrk curl procps iproute2
 )
 case "$codename" in
   bookworm)

@@ -2,7 +2,9 @@
 # Installs what is missing, builds asgid twice (Release, and ASan+UBSan) and runs every test
 # on both: the GoogleTest suites (ctest), the event-loop feature tests, the integration tests
 # against the real binary; then CPython's own asyncio tests against our loop and a short
-# fuzzing run of the HTTP parser and the HTTP/1.1 connection. Exits non-zero if anything fails.
+# fuzzing run of the HTTP parser and the HTTP/1.1 connection. Then the same on Debian 13
+# (Python 3.13, llhttp 9) in a debootstrap root: scripts/test-trixie.sh (ASGID_TEST_TRIXIE=0
+# skips it on a developer machine). Exits non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -28,3 +30,8 @@ build/tests/asgid-pyrun tests/asyncio/run_test_asyncio.py
 
 echo "=== fuzzing the HTTP parser and connection (60 s in all)"
 scripts/fuzz.sh 60
+
+if [ "${ASGID_TEST_TRIXIE:-1}" != 0 ]; then
+  echo "=== Debian 13 (trixie, Python 3.13): scripts/test-trixie.sh"
+  scripts/test-trixie.sh
+fi

@@ -25,7 +25,15 @@ void AsgiBridge::onRequest(http::Exchange& exchange) {
       PyRef::steal(startHttpCycle(*this, exchange, app_.get(), run_http_.get(), &cycle));
   PyRef cycle_ref = PyRef::steal(cycle);
   PyRef task;
-  if (coroutine) task = PyRef::steal(loop_.createTask(coroutine.get()));
+  // Eager start (Python 3.12+): a request that needs no wait runs to completion right here,
+  // inside the connection's onRequestHead (inside the parser's callback), with a real
+  // current_task(). That is safe because nothing the app can reach acts at once on the
+  // connection: send() only queues bytes and schedules the flush, and moving on to the next
+  // pipelined request happens in the flush pass (HttpConnection::advance), never inside this
+  // call. The task may be done before setCycleTask().
+  if (coroutine) {
+    task = PyRef::steal(loop_.createTask(coroutine.get(), EventLoop::TaskStart::kEager));
+  }
   if (!task) {
     PyError error = PyError::fetch();
     log::main().error("conn {}: cannot start the app: {}\n{}", exchange.info().connection_id,

@@ -44,7 +44,8 @@ class AsgiBridge final : public http::RequestHandler {
 // to run (new reference) or null with a Python exception set. Defined in asgi_http_cycle.cc.
 PyObject* startHttpCycle(AsgiBridge& bridge, http::Exchange& exchange, PyObject* app,
                          PyObject* run_http, PyObject** cycle_out);
-// Gives the cycle its task (so a graceful-shutdown abort can cancel it).
+// Gives the cycle its task (so a graceful-shutdown abort can cancel it), unless the app has
+// already returned or raised (an eagerly started task can finish inside its creation).
 void setCycleTask(PyObject* cycle, PyObject* task);
 // Detaches a cycle whose task could not be started.
 void abandonCycle(PyObject* cycle);

@@ -31,6 +31,7 @@ class CycleState final : public http::RequestObserver {
   bool disconnected = false;
   bool send_raised_disconnect = false;  // send() told the app the client is gone
   bool holds_self = false;              // a reference on self while attached to the exchange
+  bool finished = false;                // the app returned or raised
   std::string scratch;
 
   void onBodyReady() override;
@@ -354,6 +355,7 @@ PyObject* cycleReceive(PyObject* self, PyObject*) {
 }
 
 void finishCycle(CycleState& state, bool failed) {
+  state.finished = true;
   if (state.exchange != nullptr) {
     http::Exchange* exchange = state.exchange;
     state.detach();
@@ -478,10 +480,8 @@ PyObject* startHttpCycle(AsgiBridge& bridge, http::Exchange& exchange, PyObject*
 
 void setCycleTask(PyObject* cycle, PyObject* task) {
   CycleState& state = stateOf(cycle);
-  // The task may already have finished (it cannot before the loop runs, but be exact).
-  if (state.exchange != nullptr || state.response != ResponseState::kDone) {
-    state.task = PyRef::borrow(task);
-  }
+  // An eagerly started task may have finished inside its creation: keep no reference to it.
+  if (!state.finished) state.task = PyRef::borrow(task);
 }
 
 void abandonCycle(PyObject* cycle) {

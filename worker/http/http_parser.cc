@@ -12,9 +12,10 @@
 //   line's bytes (llhttp fails it at the first byte that leaves its list).
 // - One message at a time: on_message_complete pauses llhttp, so feed() stops at the message's
 //   end and reports how many bytes it took; nextMessage() resumes.
-// llhttp is expected to be built with LLHTTP_STRICT_MODE=1: the loose build skips the CRLF after
-// chunk data and accepts a CR followed by any byte at the end of the head and of chunk-size
-// lines, which the head scanner here does not cover for bodies.
+// llhttp 8 is expected to be built with LLHTTP_STRICT_MODE=1: the loose build skips the CRLF
+// after chunk data and accepts a CR followed by any byte at the end of the head and of
+// chunk-size lines, which the head scanner here does not cover for bodies. llhttp 9 makes those
+// checks unless a lenient flag is set, and none is.
 #include "worker/http/http_parser.h"
 
 #include <algorithm>
@@ -203,15 +204,20 @@ ErrorMapping mapLlhttpError(llhttp_errno_t err, uint16_t flags) {
       return {400, "invalid http version"};
     case HPE_INVALID_HEADER_TOKEN:
       return {400, "invalid character in header"};
+    // llhttp 9 reports both headers (RFC 9112 6.3) as an invalid Content-Length when it comes
+    // after Transfer-Encoding, and as an invalid Transfer-Encoding the other way round; 8.1 as
+    // HPE_UNEXPECTED_CONTENT_LENGTH. The log says the same on both.
     case HPE_INVALID_CONTENT_LENGTH:
-      return {400, "invalid content-length"};
+      return {400, (flags & F_TRANSFER_ENCODING) != 0 ? "content-length with transfer-encoding"
+                                                      : "invalid content-length"};
     case HPE_UNEXPECTED_CONTENT_LENGTH:
       // RFC 9112 6.3: both headers, or two Content-Length fields (even with equal values:
       // llhttp refuses any second one).
       return {400, (flags & F_TRANSFER_ENCODING) != 0 ? "content-length with transfer-encoding"
                                                       : "duplicate content-length"};
     case HPE_INVALID_TRANSFER_ENCODING:
-      return {400, "invalid transfer-encoding"};
+      return {400, (flags & F_CONTENT_LENGTH) != 0 ? "content-length with transfer-encoding"
+                                                   : "invalid transfer-encoding"};
     case HPE_INVALID_CHUNK_SIZE:
       return {400, "invalid chunk size"};
     case HPE_STRICT:

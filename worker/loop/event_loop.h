@@ -55,9 +55,17 @@ class EventLoop {
   // thread wakes the loop with loop.call_soon_threadsafe() (GIL) or its own ev_async.
   void stop();
 
+  enum class TaskStart {
+    kScheduled,  // the first step runs from the ready queue (asyncio's default)
+    // On Python 3.12+ (compat::kEagerTaskStart) the first step runs inside createTask(), with
+    // the task as current_task(); the task may be done when createTask() returns, and the
+    // caller must be ready for whatever that step calls back into. On 3.11: kScheduled.
+    // Only while the loop runs (asyncio schedules the step otherwise).
+    kEager,
+  };
   // An asyncio Task running `coro` on this loop, made without a Python-level create_task call.
   // New reference, or null with a Python exception set. GIL held.
-  PyObject* createTask(PyObject* coro);
+  PyObject* createTask(PyObject* coro, TaskStart start = TaskStart::kScheduled);
   // loop.create_future(), as fast as it can be made. New reference or null with exception set.
   PyObject* createFuture();
 

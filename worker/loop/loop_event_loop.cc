@@ -4,16 +4,18 @@
 #include "worker/loop/event_loop.h"
 #include "worker/loop/loop_core.h"
 #include "worker/loop/loop_core_object.h"
+#include "worker/python/compat.h"
 #include "worker/python/py_ref.h"
 
 namespace asgid::py {
 
 struct EventLoop::Impl {
-  PyRef loop;          // asgid_loop.Loop
-  PyRef core;          // its LoopCore: keeps ev() valid for the EventLoop's lifetime
-  PyRef task_type;     // _asyncio.Task
-  PyRef future_type;   // _asyncio.Future
-  PyRef loop_kwnames;  // ("loop",)
+  PyRef loop;           // asgid_loop.Loop
+  PyRef core;           // its LoopCore: keeps ev() valid for the EventLoop's lifetime
+  PyRef task_type;      // _asyncio.Task
+  PyRef future_type;    // _asyncio.Future
+  PyRef loop_kwnames;   // ("loop",)
+  PyRef eager_kwnames;  // ("loop", "eager_start"), when compat::kEagerTaskStart
   struct ev_loop* ev = nullptr;
 };
 
@@ -52,6 +54,9 @@ std::unique_ptr<EventLoop> EventLoop::create() {
   impl->task_type = attribute(accelerated.get(), "Task");
   impl->future_type = attribute(accelerated.get(), "Future");
   impl->loop_kwnames = checked(Py_BuildValue("(s)", "loop"));
+  if constexpr (compat::kEagerTaskStart) {
+    impl->eager_kwnames = checked(Py_BuildValue("(ss)", "loop", "eager_start"));
+  }
   setEventLoop(impl->loop.get());
   return std::unique_ptr<EventLoop>(new EventLoop(std::move(impl)));
 }
@@ -89,7 +94,11 @@ void EventLoop::stop() {
   callMethod(impl_->loop.get(), "stop");
 }
 
-PyObject* EventLoop::createTask(PyObject* coro) {
+PyObject* EventLoop::createTask(PyObject* coro, TaskStart start) {
+  if (compat::kEagerTaskStart && start == TaskStart::kEager) {
+    PyObject* args[] = {coro, impl_->loop.get(), Py_True};
+    return PyObject_Vectorcall(impl_->task_type.get(), args, 1, impl_->eager_kwnames.get());
+  }
   PyObject* args[] = {coro, impl_->loop.get()};
   return PyObject_Vectorcall(impl_->task_type.get(), args, 1, impl_->loop_kwnames.get());
 }

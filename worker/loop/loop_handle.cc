@@ -6,6 +6,7 @@
 
 #include "worker/loop/loop_core.h"
 #include "worker/loop/loop_core_object.h"
+#include "worker/python/compat.h"
 #include "worker/python/py_ref.h"
 
 namespace asgid::py::loop {
@@ -26,15 +27,12 @@ PyObject* exitContext(PyObject* context, PyObject* result) {
     Py_DECREF(result);
     return nullptr;
   }
-  PyObject *type, *value, *traceback;
-  PyErr_Fetch(&type, &value, &traceback);
+  PyObject* error = compat::takeRaisedException();
   if (PyContext_Exit(context) < 0) {
-    Py_XDECREF(type);
-    Py_XDECREF(value);
-    Py_XDECREF(traceback);
+    Py_XDECREF(error);
     return nullptr;
   }
-  PyErr_Restore(type, value, traceback);
+  compat::restoreRaisedException(error);
   return nullptr;
 }
 
@@ -95,13 +93,7 @@ int reportError(HandleObject* handle, PyObject* callback, PyObject* args) {
   if (PyErr_ExceptionMatches(PyExc_SystemExit) || PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) {
     return -1;
   }
-  PyObject *type, *value, *traceback;
-  PyErr_Fetch(&type, &value, &traceback);
-  PyErr_NormalizeException(&type, &value, &traceback);
-  if (traceback != nullptr) PyException_SetTraceback(value, traceback);
-  Py_XDECREF(type);
-  Py_XDECREF(traceback);
-  PyRef error = PyRef::steal(value);
+  PyRef error = PyRef::steal(compat::takeRaisedException());
   LoopCore* core = coreOfHandle(handle);
   PyObject* loop = core != nullptr ? core->pyLoop() : nullptr;
   if (loop == nullptr) {

@@ -1,5 +1,7 @@
 #include "worker/python/py_ref.h"
 
+#include "worker/python/compat.h"
+
 namespace asgid::py {
 namespace {
 
@@ -51,15 +53,7 @@ std::string formatTraceback(PyObject* exception) {
 }
 
 PyError PyError::fetch() {
-  PyObject* type = nullptr;
-  PyObject* value = nullptr;
-  PyObject* traceback = nullptr;
-  PyErr_Fetch(&type, &value, &traceback);
-  PyErr_NormalizeException(&type, &value, &traceback);
-  if (value != nullptr && traceback != nullptr) PyException_SetTraceback(value, traceback);
-  Py_XDECREF(type);
-  Py_XDECREF(traceback);
-  PyRef owned = PyRef::steal(value);
+  PyRef owned = PyRef::steal(compat::takeRaisedException());
   std::string summary = describeException(owned.get());
   std::string trace = formatTraceback(owned.get());
   return PyError(std::move(summary), std::move(owned), std::move(trace));

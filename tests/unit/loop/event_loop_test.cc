@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "worker/python/compat.h"
 #include "worker/python/interpreter.h"
 #include "worker/python/py_ref.h"
 
@@ -299,6 +300,62 @@ loop.call_later(5, loop.stop)  # safety net
   EXPECT_EQ(PyLong_AsLong(result.get()), 42);
   ::close(state.pipe_fds[0]);
   ::close(state.pipe_fds[1]);
+}
+
+// TaskStart::kEager: on Python 3.12+ (compat::kEagerTaskStart) a coroutine's first step runs
+// inside createTask(), as the current task; one that does not wait is done when createTask()
+// returns. On 3.11 the first step waits for the loop, as with kScheduled. Either way a task
+// that waits is resumed by the loop, as the same task.
+struct EagerProbe {
+  EventLoop* loop;
+  PyObject* globals;
+  ev_timer timer;
+  PyRef quick;
+  PyRef waits;
+  Py_ssize_t steps_inside = -1;  // len(steps) right after both createTask() calls
+};
+
+TEST_F(EventLoopTest, EagerTaskStartRunsTheFirstStepInsideCreateTask) {
+  exec(R"(
+import asyncio
+steps = []
+async def quick():
+    steps.append(('quick', asyncio.current_task()))
+    return 'quick'
+async def waits():
+    steps.append(('waits', asyncio.current_task()))
+    await asyncio.sleep(0)
+    steps.append(('resumed', asyncio.current_task()))
+    loop.stop()
+loop.call_later(5, loop.stop)  # safety net
+)");
+  EagerProbe probe{loop_.get(), globals_.get(), {}, {}, {}};
+  ev_timer_init(
+      &probe.timer,
+      [](struct ev_loop* ev, ev_timer* w, int) {
+        auto* p = static_cast<EagerProbe*>(w->data);
+        ev_timer_stop(ev, w);
+        PyRef quick = PyRef::steal(makeCoroutine(p->globals, "quick()"));
+        p->quick = PyRef::steal(p->loop->createTask(quick.get(), EventLoop::TaskStart::kEager));
+        PyRef waits = PyRef::steal(makeCoroutine(p->globals, "waits()"));
+        p->waits = PyRef::steal(p->loop->createTask(waits.get(), EventLoop::TaskStart::kEager));
+        if (!p->quick || !p->waits) PyErr_Print();
+        p->steps_inside = PyList_Size(PyDict_GetItemString(p->globals, "steps"));
+      },
+      0., 0.);
+  probe.timer.data = &probe;
+  ev_timer_start(loop_->ev(), &probe.timer);
+  loop_->runForever();
+  ASSERT_TRUE(probe.quick);
+  ASSERT_TRUE(probe.waits);
+  EXPECT_EQ(probe.steps_inside, compat::kEagerTaskStart ? 2 : 0);
+  PyDict_SetItemString(globals_.get(), "quick_task", probe.quick.get());
+  PyDict_SetItemString(globals_.get(), "waits_task", probe.waits.get());
+  exec(R"(
+assert quick_task.done() and quick_task.result() == 'quick'
+assert waits_task.done()
+assert steps == [('quick', quick_task), ('waits', waits_task), ('resumed', waits_task)], steps
+)");
 }
 
 TEST_F(EventLoopTest, PrepareWatcherRunsBeforeEveryPoll) {

@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# Builds and tests asgid on Debian 13 (trixie, Python 3.13) inside a debootstrap root, beside
+# the Debian 12 run of scripts/test.sh (which calls this script). Runs as root (through sudo
+# when started by another user).
+#
+# Principle: the root lives outside the clone (ASGID_TRIXIE_CACHE, default /var/cache/asgid)
+# and is reused between runs on the same machine; it is rebuilt when it is missing or when
+# trixie's package list in scripts/install-deps.sh changes. Each run copies the tree (tracked
+# and untracked, not ignored files) into the root, keeps the build directory and the
+# virtualenv there between runs (so a warm run only rebuilds what changed), and runs: Release
+# build, unit tests, loop features, the integration suite, CPython 3.13's test_asyncio.
+# Every mount is undone on every exit path (the EXIT trap), and a lock serialises runs from
+# several clones on one machine.
+#
+# Usage: scripts/test-trixie.sh                 build and run every test
+#        scripts/test-trixie.sh --bench [ARGS]  build, then `bench/run.py ARGS` in the root
+#
+# Everything runs from main(), called on the last line: bash has read the whole file by then,
+# so editing the script while it runs cannot change what runs.
+set -euo pipefail
+
+cache=${ASGID_TRIXIE_CACHE:-/var/cache/asgid}
+root=$cache/trixie-root
+mirror=${ASGID_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+mounts=()
+
+unmount_all() {
+  local i
+  for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
+    umount "${mounts[i]}" 2>/dev/null || umount -l "${mounts[i]}" || true
+  done
+  mounts=()
+}
+
+mount_into() { # mount_into ROOT TARGET MOUNT-ARGS...
+  local target=$1/$2
+  shift 2
+  mkdir -p "$target"
+  mount "$@" "$target"
+  mounts+=("$target")
+}
+
+# /proc, /sys, /dev (with pts and shm) for apt, Python's multiprocessing and the tests.
+mount_system() {
+  mount_into "$1" proc -t proc proc
+  mount_into "$1" sys -t sysfs -o ro sysfs
+  mount_into "$1" dev --bind /dev
+  mount_into "$1" dev/pts --bind /dev/pts
+  mount_into "$1" dev/shm -t tmpfs -o mode=1777,nosuid,nodev tmpfs
+}
+
+# How this machine reaches the network: DNS, hosts, the CA bundle (it may hold a local CA that
+# PyPI's certificate chains to) and pip's configuration. Copied on every run so the root
+# follows the host.
+copy_host_config() {
+  local r=$1 f
+  for f in /etc/resolv.conf /etc/hosts /etc/pip.conf; do
+    if [ -e "$f" ]; then cp -L "$f" "$r$f"; fi
+  done
+  if [ -e /etc/ssl/certs/ca-certificates.crt ]; then
+    mkdir -p "$r/etc/ssl/certs"
+    cp -L /etc/ssl/certs/ca-certificates.crt "$r/etc/ssl/certs/ca-certificates.crt"
+  fi
+  if [ -e "$HOME/.config/pip/pip.conf" ]; then
+    mkdir -p "$r/root/.config/pip"
+    cp -L "$HOME/.config/pip/pip.conf" "$r/root/.config/pip/pip.conf"
+  fi
+}
+
+# The environment inside: a clean one, plus pip's and the proxies' settings from the host.
+# PIP_FIND_LINKS is left out: it names a directory of this host's wheels, not the root's.
+chroot_env=(HOME=/root LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+            DEBIAN_FRONTEND=noninteractive PYTHONDONTWRITEBYTECODE=1)
+set_chroot_env() {
+  local name
+  while IFS='=' read -r name _; do
+    case "$name" in
+      PIP_FIND_LINKS) ;;
+      PIP_* | http_proxy | https_proxy | no_proxy | HTTP_PROXY | HTTPS_PROXY | NO_PROXY)
+        chroot_env+=("$name=${!name}") ;;
+    esac
+  done < <(env)
+}
+
+in_root() { # in_root ROOT COMMAND: runs COMMAND with bash inside ROOT
+  chroot "$1" /usr/bin/env -i "${chroot_env[@]}" /bin/bash -euo pipefail -c "$2"
+}
+
+# debootstrap into ROOT.new, install the packages, then move it into place: an interrupted
+# bootstrap never leaves a half-made root behind.
+build_root() { # build_root STAMP PACKAGES...
+  local stamp=$1 new=$root.new
+  shift
+  echo "=== trixie: building the Debian 13 root in $root (logs in $cache)"
+  rm -rf "$new"
+  debootstrap --variant=minbase trixie "$new" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
+    { tail -n 30 "$cache/debootstrap.log" >&2; return 1; }
+  copy_host_config "$new"
+  mount_system "$new"
+  in_root "$new" "apt-get update -qq && apt-get install -y -qq --no-install-recommends $*" \
+    >"$cache/apt.log" 2>&1 || { tail -n 30 "$cache/apt.log" >&2; return 1; }
+  in_root "$new" "apt-get clean"
+  unmount_all
+  echo "$stamp" >"$new/.asgid-root-stamp"
+  rm -rf "$root"
+  mv "$new" "$root"
+}
+
+# Copies the clone's files into WORK/src in the root; WORK/build and the venv stay.
+copy_tree() { # copy_tree SRC WORK
+  mkdir -p "$root$2/build"
+  rm -rf "$root$2/src"
+  mkdir -p "$root$2/src"
+  # tar keeps the files' times, so ninja rebuilds only what changed since the last run.
+  git -C "$1" ls-files -z --cached --others --exclude-standard |
+    tar -C "$1" --null -T - -cf - |
+    tar -C "$root$2/src" -xf -
+  ln -s ../build "$root$2/src/build"
+  ln -s /opt/asgid-venv "$root$2/src/.venv"
+}
+
+# The virtualenv: trixie's /usr/bin/python3 and tests/requirements.txt, remade when either
+# changes.
+make_venv() { # make_venv WORK
+  local stamp
+  stamp=$( (cat "$root$1/src/tests/requirements.txt"; in_root "$root" "/usr/bin/python3 -VV") |
+           sha256sum | cut -d' ' -f1)
+  if [ "$(cat "$root/opt/asgid-venv/.asgid-stamp" 2>/dev/null)" = "$stamp" ]; then return; fi
+  echo "=== trixie: virtualenv"
+  in_root "$root" "rm -rf /opt/asgid-venv && /usr/bin/python3 -m venv /opt/asgid-venv &&
+    /opt/asgid-venv/bin/python -m pip install -q --upgrade pip &&
+    /opt/asgid-venv/bin/python -m pip install -q -r $1/src/tests/requirements.txt"
+  echo "$stamp" >"$root/opt/asgid-venv/.asgid-stamp"
+}
+
+build_and_test() { # build_and_test WORK
+  in_root "$root" "cd $1/src
+    echo '=== trixie: release build'
+    cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DASGID_PYTHON=/usr/bin/python3 >/dev/null
+    cmake --build build -j \$(nproc)
+    echo '=== trixie: unit tests'
+    (cd build && ctest --output-on-failure -j 2)
+    echo '=== trixie: event loop features'
+    build/tests/asgid-pyrun --venv .venv tests/asyncio/test_loop_features.py
+    echo '=== trixie: integration tests'
+    ASGID_BIN=\$PWD/build/master/asgid .venv/bin/python -m pytest tests/integration -q -p no:cacheprovider
+    echo \"=== trixie: CPython \$(/usr/bin/python3 -c 'import platform; print(platform.python_version())')'s test_asyncio against asgid's loop\"
+    build/tests/asgid-pyrun tests/asyncio/run_test_asyncio.py"
+}
+
+build_and_bench() { # build_and_bench WORK BENCH-ARGS...
+  local work=$1 args
+  shift
+  args=$(printf ' %q' "$@")
+  in_root "$root" "cd $work/src
+    cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DASGID_PYTHON=/usr/bin/python3 >/dev/null
+    cmake --build build -j \$(nproc)
+    .venv/bin/python bench/run.py $args"
+}
+
+main() {
+  local self started=$SECONDS
+  self=$(readlink -f "$0")
+  # debootstrap, chroot and mount need root (like install-deps.sh: sudo when not root).
+  if [ "$(id -u)" -ne 0 ]; then exec sudo --preserve-env "$self" "$@"; fi
+  cd "$(dirname "$self")/.."
+  local src=$PWD
+  command -v debootstrap >/dev/null || apt-get install -y -qq --no-install-recommends debootstrap
+
+  mkdir -p "$cache"
+  exec 9>"$cache/trixie.lock"
+  flock 9
+  trap unmount_all EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  set_chroot_env
+
+  local packages stamp
+  packages=$(scripts/install-deps.sh --list trixie --no-fuzz)
+  stamp=$(printf 'minbase trixie %s\n%s\n' "$mirror" "$packages" | sha256sum | cut -d' ' -f1)
+  if [ "$(cat "$root/.asgid-root-stamp" 2>/dev/null)" != "$stamp" ]; then
+    # shellcheck disable=SC2086 # one package name per word
+    build_root "$stamp" $packages
+  fi
+  copy_host_config "$root"
+  mount_system "$root"
+
+  # One work directory per clone, so two clones on one machine keep their own warm builds.
+  local work
+  work=/work/$(printf '%s' "$src" | sha256sum | cut -c1-12)
+  copy_tree "$src" "$work"
+  # The one package list, again from inside (a no-op unless a package is missing).
+  in_root "$root" "cd $work/src && scripts/install-deps.sh --no-venv --no-fuzz"
+  make_venv "$work"
+  if [ "${1:-}" = --bench ]; then
+    shift
+    build_and_bench "$work" "$@"
+  else
+    build_and_test "$work"
+  fi
+  echo "=== trixie: done in $((SECONDS - started)) s"
+}
+
+main "$@"; exit

@@ -131,7 +131,7 @@ enum class Plan : uint8_t {
   kTruncate,             // part of a streamed body, then finishRequest(true)
   kBodiless,             // 204 or 304, with body bytes the server must drop
   kAppClose,             // the app's own "connection: close"
-  kInterim,              // a 1xx status as the app's response
+  kInterim,              // a 1xx status as the app's response: the server answers 500
   kAppChunked,           // the app's own "transfer-encoding: chunked"
   kContinueThenRespond,  // wantBody() (100 Continue) once, then answer without reading
 };
@@ -916,6 +916,9 @@ void checkTranscript(std::string_view transcript, bool closed, const Handler& ha
         check(response.status == request->status, "status differs from the app's respondError");
       } else if (request->outcome == Request::Outcome::kFinishEmpty) {
         check(response.status == 500, "finishRequest() without a response did not give 500");
+      } else if (request->plan == Plan::kInterim) {
+        // A 1xx is not a final response: the server answers 500 in its place.
+        check(response.status == 500, "an interim status from the app did not give 500");
       } else if (!isServerErrorStatus(response.status, true)) {
         fail("error %d for a request the app saw (%s)", response.status, planName(request->plan));
       }

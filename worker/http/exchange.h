@@ -70,7 +70,9 @@ class Exchange {
   virtual void wantBody() = 0;
 
   // Stores the response head; it is written with the first body piece so the two leave
-  // together. Header names and values must have been validated by the caller.
+  // together. Header names and values must have been validated by the caller. A status that
+  // is not final (outside 200..999) is answered with 500 instead, and the next sendBody
+  // returns kClosed.
   virtual void startResponse(int status, std::vector<Header> headers) = 0;
   // `release`/`owner` (optional) let a large body leave without a copy: release(owner) is
   // called once the bytes are written or dropped.

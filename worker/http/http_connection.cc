@@ -201,7 +201,7 @@ void HttpConnection::startResponse(int status, std::vector<Header> headers) {
     // A 1xx is interim: sent as the response, the client would take the next one for it.
     log::main().error("conn {}: the app answered with status {}, not a final status: 500",
                       transport_.id(), status);
-    failRequest(500);
+    respondError(500);  // the app is calling: it learns from its next sendBody (kClosed)
     return;
   }
   response_started_ = true;

@@ -165,7 +165,10 @@ main() {
   if [ "$(id -u)" -ne 0 ]; then exec sudo --preserve-env "$self" "$@"; fi
   cd "$(dirname "$self")/.."
   local src=$PWD
-  command -v debootstrap >/dev/null || apt-get install -y -qq --no-install-recommends debootstrap
+  if ! command -v debootstrap >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap
+  fi
 
   mkdir -p "$cache"
   exec 9>"$cache/trixie.lock"

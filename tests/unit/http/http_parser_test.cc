@@ -672,8 +672,10 @@ TEST(HttpParser, ChunkedFramingIsStrict) {
 // behaviour; both refuse the malformed ones (MalformedInputIs400: "bad chunk extension").
 TEST(HttpParser, ConformingChunkExtensions) {
   const std::string inputs[] = {
-      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;a=b;c=d\r\nabc\r\n0\r\n\r\n",
-      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;a=\"x\\\"y\"\r\nabc\r\n0\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n3;a=b;c=d\r\nabc\r\n0\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n3;a=\"x\\\"y\"\r\nabc\r\n0\r\n\r\n",
   };
   for (const std::string& input : inputs) {
 #if LLHTTP_VERSION_MAJOR >= 9

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import signal
 import time
 from pathlib import Path
@@ -159,12 +160,12 @@ def test_a_burst_of_200_writes_is_one_restart(master, tmp_path):
 
 BROKEN = {
     "syntax": (lambda d: (d / "reload_app.py").write_text("x = 1\n\ndef broken(:\n    pass\n"),
-               r"SyntaxError", r'reload_app\.py", line 3'),
+               r"^SyntaxError: ", r'reload_app\.py", line 3'),
     "import": (lambda d: (d / "reload_app.py").write_text(
         "import os\n\nraise RuntimeError('boom at import')\n"),
-        r"RuntimeError: boom at import", r'reload_app\.py", line 3'),
+        r"^RuntimeError: boom at import$", r'reload_app\.py", line 3'),
     "lifespan": (lambda d: write_app(d, "v-bad", lifespan="raise RuntimeError('boom at startup')"),
-                 r"boom at startup", r'reload_app\.py", line 11'),
+                 r"^RuntimeError: boom at startup$", r'reload_app\.py", line 11'),
 }
 
 
@@ -184,9 +185,11 @@ def test_code_that_cannot_boot_keeps_the_old_workers_until_fixed(master, tmp_pat
     finally:
         load.stop()
     err = srv.stderr_since(mark)
-    assert len(re.findall(r"Traceback \(most recent call last\)", err)) == 1, \
+    # Once: the error's own line (a SyntaxError at import has no "Traceback" header on
+    # Python 3.13, so count the error, not the header).
+    assert len(re.findall(error_re, err, re.M)) == 1, \
         f"error not shown exactly once:\n{err[-4000:]}"
-    assert re.search(error_re, err) and re.search(where_re, err), err[-4000:]
+    assert re.search(where_re, err), err[-4000:]
     assert len(re.findall(r"Booting worker", err)) == 1, err[-4000:]
     assert set(workers(srv.pid)) == old
     assert load.refused == 0 and not load.failures, load.summary()
@@ -284,6 +287,18 @@ class LowInotifyLimitServer(MasterServer):
                 *super().command()]
 
 
+def user_namespaces_work() -> bool:
+    try:
+        return subprocess.run(["unshare", "--user", "--map-root-user", "true"],
+                              capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+# A chroot (the Debian 13 CI root) refuses new user namespaces: there the lowered limit cannot
+# be set up, and the Debian 12 run covers this test.
+@pytest.mark.skipif(not user_namespaces_work(),
+                    reason="unshare --user is not permitted here (e.g. inside a chroot)")
 def test_inotify_exhaustion_says_so_once_and_falls_back_to_polling(tmp_path):
     app_dir = make_tree(tmp_path)
     for i in range(10):

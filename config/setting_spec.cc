@@ -76,4 +76,11 @@ SettingSpec switchSetting(SettingNames names, bool Settings::*field) {
   return spec;
 }
 
+SettingSpec boolSetting(SettingNames names, bool Settings::*field) {
+  SettingSpec spec = baseSetting(names, SettingKind::kValue, "BOOLEAN");
+  spec.assign = [field](Settings& s, std::string_view text) { s.*field = parseBool(text); };
+  spec.show = [field](const Settings& s) { return std::string(s.*field ? "true" : "false"); };
+  return spec;
+}
+
 }  // namespace asgid::config

@@ -67,6 +67,8 @@ SettingSpec intSetting(SettingNames names, int Settings::*field, IntRange range)
 SettingSpec octalSetting(SettingNames names, int Settings::*field, int max);
 SettingSpec doubleSetting(SettingNames names, double Settings::*field, DoubleRange range);
 SettingSpec switchSetting(SettingNames names, bool Settings::*field);
+// A boolean that takes its value as an argument (uvicorn's "--ws-per-message-deflate false").
+SettingSpec boolSetting(SettingNames names, bool Settings::*field);
 
 // The fields and flags every row has; the typed factories fill in the rest.
 SettingSpec baseSetting(SettingNames names, SettingKind kind, std::string_view metavar);

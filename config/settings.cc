@@ -37,6 +37,22 @@ LoadResult load(int argc, const char* const* argv, const EnvLookup& env, std::os
   return {.action = Action::kServe, .settings = std::move(settings)};
 }
 
+std::string_view toString(WsImpl value) {
+  switch (value) {
+    case WsImpl::kAuto:
+      return "auto";
+    case WsImpl::kNone:
+      return "none";
+    case WsImpl::kWebsockets:
+      return "websockets";
+    case WsImpl::kWebsocketsSansio:
+      return "websockets-sansio";
+    case WsImpl::kWsproto:
+      return "wsproto";
+  }
+  return "auto";
+}
+
 std::string_view toString(Lifespan value) {
   switch (value) {
     case Lifespan::kAuto:

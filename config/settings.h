@@ -18,6 +18,8 @@ namespace asgid::config {
 
 enum class Lifespan { kAuto, kOn, kOff };
 enum class LogLevel { kTrace, kDebug, kInfo, kWarning, kError, kCritical };
+// uvicorn's --ws choices: any but kNone means asgid's own WebSocket protocol.
+enum class WsImpl { kAuto, kNone, kWebsockets, kWebsocketsSansio, kWsproto };
 
 struct Settings {
   // Application.
@@ -58,6 +60,14 @@ struct Settings {
   int limit_request_fields = 100;          // header fields (431 beyond)
   int limit_request_field_size = 8190;     // bytes in one header line (431 beyond)
   int limit_request_headers_size = 65536;  // bytes in all header lines together (431 beyond)
+
+  // WebSocket.
+  WsImpl ws = WsImpl::kAuto;           // kNone: upgrade requests are served as plain HTTP
+  int ws_max_size = 16 * 1024 * 1024;  // bytes in one message, inflated (1009 beyond)
+  int ws_max_queue = 32;               // messages buffered for the app before reads stop
+  double ws_ping_interval = 20.0;      // seconds between pings; 0: no pings
+  double ws_ping_timeout = 20.0;       // seconds a ping may wait for its pong; 0: forever
+  bool ws_per_message_deflate = true;  // offer permessage-deflate (RFC 7692)
 
   // Supervision (the master).
   int workers = 1;                // default $WEB_CONCURRENCY if set
@@ -127,5 +137,6 @@ Settings loadYamlFile(const std::string& path, Settings base);
 
 std::string_view toString(Lifespan value);
 std::string_view toString(LogLevel value);
+std::string_view toString(WsImpl value);
 
 }  // namespace asgid::config

@@ -157,6 +157,32 @@ std::vector<SettingSpec> buildTable() {
                   "Most bytes in all header lines together; more gets 431."},
                  &S::limit_request_headers_size, kAtLeastOne),
 
+      // WebSocket.
+      enumSetting({"ws", "--ws",
+                   "WebSocket support: none serves upgrade requests as plain HTTP; every other "
+                   "choice means asgid's own WebSocket protocol."},
+                  &S::ws,
+                  {WsImpl::kAuto, WsImpl::kNone, WsImpl::kWebsockets, WsImpl::kWebsocketsSansio,
+                   WsImpl::kWsproto}),
+      intSetting({"ws_max_size", "--ws-max-size",
+                  "Largest WebSocket message in bytes, after decompression; larger closes 1009."},
+                 &S::ws_max_size, kAtLeastOne),
+      intSetting({"ws_max_queue", "--ws-max-queue",
+                  "WebSocket messages buffered for an app that does not receive before reads "
+                  "stop."},
+                 &S::ws_max_queue, kAtLeastOne),
+      doubleSetting(
+          {"ws_ping_interval", "--ws-ping-interval",
+           "Ping an idle WebSocket peer every this many seconds; 0 sends no pings.", "SECONDS"},
+          &S::ws_ping_interval, kLifetime),
+      doubleSetting(
+          {"ws_ping_timeout", "--ws-ping-timeout",
+           "Close a WebSocket (1011) whose pong takes longer; 0 waits forever.", "SECONDS"},
+          &S::ws_ping_timeout, kLifetime),
+      boolSetting({"ws_per_message_deflate", "--ws-per-message-deflate",
+                   "Accept the permessage-deflate compression extension (RFC 7692)."},
+                  &S::ws_per_message_deflate),
+
       // Workers (the master supervises them).
       withFallbackEnv(intSetting({"workers", "--workers", "Run this many worker processes."},
                                  &S::workers, {.min = 1, .max = 512}),

@@ -322,6 +322,7 @@ void Master::announceReady() {
 void Master::drain(Slot& slot) {
   if (slot.state == SlotState::kDraining) return;
   log::main().info("Draining worker {} (pid {})", slot.index, slot.pid);
+  control::send(slot.control.get(), control::kReplacing);
   killSlot(slot, SIGTERM, settings_.timeout_graceful_shutdown + 5.0);
   slot.state = SlotState::kDraining;
 }

@@ -26,7 +26,7 @@ done
 # One list; the release decides the few names that differ.
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
-  libev-dev libspdlog-dev libcli11-dev libyaml-cpp-dev libwebsocketpp-dev
+  libev-dev libspdlog-dev libcli11-dev libyaml-cpp-dev libwebsocketpp-dev zlib1g-dev
   googletest libgtest-dev libgmock-dev
   python3 python3-dev python3-venv
   wrk curl procps iproute2

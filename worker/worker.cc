@@ -15,6 +15,8 @@
 #include "worker/http/http_server.h"
 #include "worker/loop/event_loop.h"
 #include "worker/python/interpreter.h"
+#include "worker/websocket/websocket_server.h"
+#include "worker/websocket/ws_engine.h"
 
 namespace asgid::worker {
 namespace {
@@ -80,6 +82,7 @@ class Worker {
   std::unique_ptr<py::Lifespan> lifespan_;
   std::unique_ptr<py::AsgiBridge> bridge_;
   std::unique_ptr<http::HttpServer> server_;
+  std::unique_ptr<ws::WebSocketServer> websockets_;
   ev_signal sigint_;
   ev_signal sigterm_;
   ev_signal sigquit_;
@@ -162,6 +165,10 @@ void Worker::serve() {
   server_ =
       std::make_unique<http::HttpServer>(loop_->ev(), http::serverOptions(settings_), *bridge_);
   for (const auto& listener : listeners_) server_->addListener(listener);
+  if (settings_.ws != config::WsImpl::kNone) {
+    websockets_ =
+        std::make_unique<ws::WebSocketServer>(*server_, ws::webSocketOptions(settings_), *bridge_);
+  }
   if (link_.max_requests > 0) {
     server_->setRequestLimit(static_cast<uint64_t>(link_.max_requests), [this] {
       log::main().info("Served {} requests (--limit-max-requests): asking to be replaced",
@@ -230,6 +237,9 @@ void Worker::beginShutdown(int signum) {
   phase_ = Phase::kStopping;
   log::main().info("Shutting down (signal {}): {} connection(s) open, {} request(s) in flight",
                    signum, server_->connectionCount(), server_->activeRequests());
+  if (websockets_ && control::replacingAnnounced(link_.control_fd)) {
+    websockets_->setDrainCode(ws::close_code::kServiceRestart);
+  }
   ev_timer_set(&grace_, settings_.timeout_graceful_shutdown, 0.0);
   ev_timer_start(loop_->ev(), &grace_);
   server_->beginShutdown([this] {
@@ -255,7 +265,8 @@ int Worker::run() {
     log::main().error("the event loop failed:\n{}", error.traceback());
     return kExitAppError;
   }
-  server_.reset();
+  server_.reset();  // closes the connections, which still reach websockets_
+  websockets_.reset();
   ev_timer_stop(loop_->ev(), &heartbeat_);
   stopLifespan();
   stopWatchers();

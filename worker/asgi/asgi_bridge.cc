@@ -45,4 +45,26 @@ void AsgiBridge::onRequest(http::Exchange& exchange) {
   setCycleTask(cycle_ref.get(), task.get());
 }
 
+void AsgiBridge::onWebSocket(ws::WebSocketSession& session) {
+  PyObject* cycle = nullptr;
+  PyRef coroutine =
+      PyRef::steal(startWebSocketCycle(*this, session, app_.get(), run_http_.get(), &cycle));
+  PyRef cycle_ref = PyRef::steal(cycle);
+  PyRef task;
+  // Eager start, as for HTTP: the app's first step (usually receive() of websocket.connect,
+  // then the accept) runs here; accept() only queues the 101.
+  if (coroutine) {
+    task = PyRef::steal(loop_.createTask(coroutine.get(), EventLoop::TaskStart::kEager));
+  }
+  if (!task) {
+    PyError error = PyError::fetch();
+    log::main().error("conn {}: cannot start the app: {}\n{}", session.info().connection_id,
+                      error.what(), error.traceback());
+    if (cycle_ref) abandonWebSocketCycle(cycle_ref.get());
+    session.finish(true);
+    return;
+  }
+  setWebSocketCycleTask(cycle_ref.get(), task.get());
+}
+
 }  // namespace asgid::py

@@ -27,6 +27,12 @@ struct AsgiNames {
   PyObject* more_body;
   PyObject* status;
   PyObject* extensions;
+  PyObject* subprotocols;
+  PyObject* subprotocol;
+  PyObject* text;
+  PyObject* bytes;
+  PyObject* code;
+  PyObject* reason;
   // Values.
   PyObject* http;
   PyObject* version_1_0;
@@ -38,6 +44,19 @@ struct AsgiNames {
   PyObject* http_response_body;
   PyObject* empty_bytes;
   PyObject* asgi_info;  // {"version": "3.0", "spec_version": "2.4"}, copied into each scope
+  // WebSocket values.
+  PyObject* websocket;
+  PyObject* scheme_ws;
+  PyObject* websocket_connect;
+  PyObject* websocket_accept;
+  PyObject* websocket_receive;
+  PyObject* websocket_send;
+  PyObject* websocket_disconnect;
+  PyObject* websocket_close;
+  PyObject* websocket_http_response_start;
+  PyObject* websocket_http_response_body;
+  PyObject* websocket_extensions;  // {"websocket.http.response": {}}, copied into each scope
+  PyObject* empty_str;
   // Method names.
   PyObject* set_result;
   PyObject* set_exception;

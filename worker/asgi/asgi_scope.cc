@@ -110,42 +110,88 @@ std::string percentDecode(std::string_view path) {
   return out;
 }
 
-PyObject* buildHttpScope(const http::RequestInfo& request, const ScopeContext& context) {
+namespace {
+
+// The keys HTTP and WebSocket scopes share (everything but type, scheme and method).
+bool setCommonKeys(PyObject* dict, const http::RequestInfo& request, const ScopeContext& context) {
   const AsgiNames& names = AsgiNames::get();
   const http::RequestHead& head = request.head;
   std::string_view path;
   std::string_view query;
   splitTarget(head.target, path, query);
+  return setStolen(dict, names.asgi, PyDict_Copy(names.asgi_info)) &&
+         setBorrowed(dict, names.http_version,
+                     head.http_minor == 0 ? names.version_1_0 : names.version_1_1) &&
+         setStolen(dict, names.server, endpointTuple(request.local)) &&
+         (request.unix_socket ? setBorrowed(dict, names.client, Py_None)
+                              : setStolen(dict, names.client, endpointTuple(request.peer))) &&
+         setBorrowed(dict, names.root_path, context.root_path.get()) &&
+         setStolen(dict, names.path, decodedPath(path, context.root_path.get())) &&
+         setStolen(dict, names.raw_path, rawPath(path, context.root_path_bytes.get())) &&
+         setStolen(
+             dict, names.query_string,
+             PyBytes_FromStringAndSize(query.data(), static_cast<Py_ssize_t>(query.size()))) &&
+         setStolen(dict, names.headers, headerList(head)) &&
+         (!context.state || setStolen(dict, names.state, PyDict_Copy(context.state.get())));
+}
 
+// scope["scheme"]: the interned "http" or "ws" when it is one of them.
+PyObject* schemeValue(std::string_view scheme) {
+  const AsgiNames& names = AsgiNames::get();
+  if (scheme == "http") return Py_NewRef(names.scheme_http);
+  if (scheme == "ws") return Py_NewRef(names.scheme_ws);
+  return PyUnicode_FromStringAndSize(scheme.data(), static_cast<Py_ssize_t>(scheme.size()));
+}
+
+PyObject* stringList(const std::vector<std::string>& items) {
+  PyObject* list = PyList_New(static_cast<Py_ssize_t>(items.size()));
+  if (list == nullptr) return nullptr;
+  for (size_t i = 0; i < items.size(); ++i) {
+    PyObject* item =
+        PyUnicode_DecodeLatin1(items[i].data(), static_cast<Py_ssize_t>(items[i].size()), nullptr);
+    if (item == nullptr) {
+      Py_DECREF(list);
+      return nullptr;
+    }
+    PyList_SET_ITEM(list, static_cast<Py_ssize_t>(i), item);
+  }
+  return list;
+}
+
+}  // namespace
+
+PyObject* buildHttpScope(const http::RequestInfo& request, const ScopeContext& context) {
+  const AsgiNames& names = AsgiNames::get();
+  const http::RequestHead& head = request.head;
   PyRef scope = PyRef::steal(PyDict_New());
   if (!scope) return nullptr;
   PyObject* dict = scope.get();
   PyObject* method = names.commonMethod(head.method);
-  bool ok =
-      setBorrowed(dict, names.type, names.http) &&
-      setStolen(dict, names.asgi, PyDict_Copy(names.asgi_info)) &&
-      setBorrowed(dict, names.http_version,
-                  head.http_minor == 0 ? names.version_1_0 : names.version_1_1) &&
-      setStolen(dict, names.server, endpointTuple(request.local)) &&
-      (request.unix_socket ? setBorrowed(dict, names.client, Py_None)
-                           : setStolen(dict, names.client, endpointTuple(request.peer))) &&
-      (request.scheme == "http" ? setBorrowed(dict, names.scheme, names.scheme_http)
-                                : setStolen(dict, names.scheme,
-                                            PyUnicode_FromStringAndSize(
-                                                request.scheme.data(),
-                                                static_cast<Py_ssize_t>(request.scheme.size())))) &&
-      (method != nullptr ? setBorrowed(dict, names.method, method)
-                         : setStolen(dict, names.method,
-                                     PyUnicode_DecodeLatin1(
-                                         head.method.data(),
-                                         static_cast<Py_ssize_t>(head.method.size()), nullptr))) &&
-      setBorrowed(dict, names.root_path, context.root_path.get()) &&
-      setStolen(dict, names.path, decodedPath(path, context.root_path.get())) &&
-      setStolen(dict, names.raw_path, rawPath(path, context.root_path_bytes.get())) &&
-      setStolen(dict, names.query_string,
-                PyBytes_FromStringAndSize(query.data(), static_cast<Py_ssize_t>(query.size()))) &&
-      setStolen(dict, names.headers, headerList(head)) &&
-      (!context.state || setStolen(dict, names.state, PyDict_Copy(context.state.get())));
+  bool ok = setBorrowed(dict, names.type, names.http) &&
+            setStolen(dict, names.scheme, schemeValue(request.scheme)) &&
+            (method != nullptr
+                 ? setBorrowed(dict, names.method, method)
+                 : setStolen(dict, names.method,
+                             PyUnicode_DecodeLatin1(head.method.data(),
+                                                    static_cast<Py_ssize_t>(head.method.size()),
+                                                    nullptr))) &&
+            setCommonKeys(dict, request, context);
+  if (!ok) return nullptr;
+  return scope.release();
+}
+
+PyObject* buildWebSocketScope(const http::RequestInfo& request,
+                              const std::vector<std::string>& subprotocols,
+                              const ScopeContext& context) {
+  const AsgiNames& names = AsgiNames::get();
+  PyRef scope = PyRef::steal(PyDict_New());
+  if (!scope) return nullptr;
+  PyObject* dict = scope.get();
+  bool ok = setBorrowed(dict, names.type, names.websocket) &&
+            setStolen(dict, names.scheme, schemeValue(request.scheme)) &&
+            setCommonKeys(dict, request, context) &&
+            setStolen(dict, names.subprotocols, stringList(subprotocols)) &&
+            setStolen(dict, names.extensions, PyDict_Copy(names.websocket_extensions));
   if (!ok) return nullptr;
   return scope.release();
 }

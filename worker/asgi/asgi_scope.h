@@ -1,11 +1,12 @@
-// Builds the ASGI HTTP connection scope (ASGI HTTP spec 2.4, "Connection Scope") from a
-// request head, entirely from C++. GIL held.
+// Builds the ASGI HTTP and WebSocket connection scopes (ASGI spec 2.4, "Connection Scope")
+// from a request head, entirely from C++. GIL held.
 #pragma once
 
 #include <Python.h>
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "worker/http/exchange.h"
 #include "worker/python/py_ref.h"
@@ -20,6 +21,12 @@ struct ScopeContext {
 
 // A new scope dict, or null with a Python exception set.
 PyObject* buildHttpScope(const http::RequestInfo& request, const ScopeContext& context);
+
+// The ASGI WebSocket connection scope (spec 2.4): the HTTP one's keys without method, with
+// scheme ws/wss, the client's subprotocols and the websocket.http.response extension.
+PyObject* buildWebSocketScope(const http::RequestInfo& request,
+                              const std::vector<std::string>& subprotocols,
+                              const ScopeContext& context);
 
 // Splits a request target into its path and query, without the '?'. The parser hands over
 // origin-form or asterisk-form only (it rewrites absolute-form, RFC 9112 3.2.2).

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/client_log.h"
+#include "common/clock.h"
 #include "worker/http/http_server.h"
 #include "worker/net/transport_set.h"
 
@@ -25,12 +26,6 @@ constexpr double kDrainIdleSeconds = 1.0;
 // The access log's status for a request whose client left before any response was sent
 // (nginx's convention: "client closed request").
 constexpr int kClientClosedStatus = 499;
-
-uint64_t monotonicNs() {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<uint64_t>(now.tv_sec) * 1000000000u + static_cast<uint64_t>(now.tv_nsec);
-}
 
 }  // namespace
 
@@ -105,8 +100,12 @@ void HttpConnection::feed(const char* data, size_t size) {
     ParseResult result = parser_.feed(data, size);
     data += result.consumed;
     size -= result.consumed;
+    if (result.status == ParseStatus::kUpgrade && upgrading_) {
+      upgrade(data, size);
+      return;
+    }
     if (result.status == ParseStatus::kUpgrade) {
-      // No protocol to switch to yet: the request is served as plain HTTP, then the
+      // An upgrade to a protocol we do not speak: the request is served as plain HTTP, then the
       // connection closes (the bytes after the head are not HTTP).
       message_complete_ = true;
       keep_alive_ = false;
@@ -140,9 +139,44 @@ void HttpConnection::onRequestHead(RequestHead& head) {
     respondError(503);
     return;
   }
+  Upgrader* upgrader = server_.upgrader();
+  if (upgrader != nullptr && upgrader->wants(head_)) {
+    if (head_.upgrade) {
+      upgrading_ = true;  // the parser stops right after this head (kUpgrade)
+      return;
+    }
+    if (head_.chunked || head_.content_length.value_or(0) > 0) {
+      // RFC 6455 4.1: the opening handshake is a GET without content; bytes after it are
+      // frames, so a body cannot be told from them.
+      log::clientNoise("conn {} {}: upgrade request with a body: 400", transport_.id(),
+                       transport_.peer().host);
+      failRequest(400);
+      return;
+    }
+    // HTTP/1.0: Upgrade means nothing (RFC 9110 7.8), the request is plain HTTP.
+  }
   server_.requestStarted();
   counted_active_ = true;
   server_.handler().onRequest(*this);
+}
+
+void HttpConnection::upgrade(const char* data, size_t size) {
+  upgrading_ = false;
+  std::string leftover(data, size);
+  leftover.append(pending_);
+  pending_.clear();
+  Upgrader::Refusal refusal =
+      server_.upgrader()->upgrade(transport_, head_, std::move(leftover), request_start_ns_);
+  if (refusal.status == 0) {
+    // The transport speaks the new protocol now; this object is retired and deleted after
+    // this loop turn, and must not touch the transport again.
+    state_ = State::kClosed;
+    return;
+  }
+  log::clientNoise("conn {} {}: upgrade refused ({}): {}", transport_.id(), transport_.peer().host,
+                   refusal.status, refusal.reason);
+  error_headers_ = std::move(refusal.headers);
+  failRequest(refusal.status);
 }
 
 void HttpConnection::onBody(std::string_view data) {
@@ -353,7 +387,8 @@ void HttpConnection::respondError(int status) {
     response_status_ = status;
     transport_.output().build([&](std::string& out) {
       writeSimpleResponse(status, server_.options().date_header ? server_.date() : "",
-                          server_.serverName(), head_.method == "HEAD", out);
+                          server_.serverName(), head_.method == "HEAD", out,
+                          error_headers_.empty() ? nullptr : &error_headers_);
     });
     response_head_written_ = true;
   }

@@ -14,7 +14,8 @@
 //                 the last byte received; no deadline otherwise (the transport's send timeout
 //                 covers a client that does not read the response)
 //   kClosing      the last response is being written, then the transport's lingering close
-//   kClosed       the transport closed; deleted with it after this loop turn
+//   kClosed       the transport closed, or speaks another protocol after an upgrade; deleted
+//                 after this loop turn
 //
 // Every method is called on the loop thread.
 #pragma once
@@ -75,6 +76,7 @@ class HttpConnection final : public net::Protocol, public Exchange, private Pars
   void onMessageComplete() override;
 
   void feed(const char* data, size_t size);
+  void upgrade(const char* data, size_t size);
   void failRequest(int status);
   void advance();
   void nextRequest();
@@ -108,6 +110,7 @@ class HttpConnection final : public net::Protocol, public Exchange, private Pars
   bool request_logged_ = false;
   int response_status_ = 0;
   std::vector<Header> response_headers_;
+  std::vector<Header> error_headers_;  // added to the server's own error response (426)
   ResponsePlan plan_;
   uint64_t body_bytes_sent_ = 0;
   uint64_t request_start_ns_ = 0;
@@ -120,6 +123,7 @@ class HttpConnection final : public net::Protocol, public Exchange, private Pars
   bool body_notify_ = false;
   bool writer_waiting_ = false;
   bool idle_after_drain_ = false;  // kIdle's deadline waits for the output queue to empty
+  bool upgrading_ = false;         // the head asked for the server's Upgrader: hand it over
 };
 
 }  // namespace asgid::http

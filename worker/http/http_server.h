@@ -15,6 +15,7 @@
 #include "worker/http/exchange.h"
 #include "worker/http/http_parser.h"
 #include "worker/http/response_head.h"
+#include "worker/http/upgrade.h"
 #include "worker/net/acceptor.h"
 #include "worker/net/transport_set.h"
 
@@ -63,6 +64,10 @@ class HttpServer {
   bool shuttingDown() const { return shutting_down_; }
   bool acceptPaused() const { return acceptor_.paused(); }
 
+  // The protocol that upgrade requests asking for it are handed to (WebSocket), or null.
+  void setUpgrader(Upgrader* upgrader) { upgrader_ = upgrader; }
+  Upgrader* upgrader() const { return upgrader_; }
+
   // Calls `callback` once, when the `limit`-th request starts (--limit-max-requests).
   void setRequestLimit(uint64_t limit, std::function<void()> callback) {
     request_limit_ = limit;
@@ -86,6 +91,7 @@ class HttpServer {
   struct ev_loop* loop_;
   ServerOptions options_;
   RequestHandler& handler_;
+  Upgrader* upgrader_ = nullptr;
   net::TransportSet transports_;
   net::Acceptor acceptor_;
   std::string date_;

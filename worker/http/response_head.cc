@@ -306,17 +306,29 @@ ResponsePlan writeResponseHead(const ResponseHeadInput& input, std::string& out)
 }
 
 void writeSimpleResponse(int status, std::string_view date, std::string_view server,
-                         bool head_request, std::string& out) {
+                         bool head_request, std::string& out, const std::vector<Header>* extra) {
   std::string_view reason = reasonPhrase(status);
   appendStatusLine(out, status);
   if (!server.empty()) appendHeader(out, "server", server);
   if (!date.empty()) appendHeader(out, "date", date);
+  if (extra != nullptr) {
+    for (const auto& [name, value] : *extra) appendHeader(out, name, value);
+  }
   out += "content-type: text/plain; charset=utf-8\r\nconnection: close\r\ncontent-length: ";
   appendNumber(out, reason.size() + 1);
   out += "\r\n\r\n";
   if (head_request) return;  // RFC 9110 9.3.2: the headers of a GET, never its body
   out += reason;
   out += '\n';
+}
+
+void writeRawHead(int status, const std::vector<Header>& headers, std::string_view date,
+                  std::string_view server, std::string& out) {
+  appendStatusLine(out, status);
+  if (!server.empty()) appendHeader(out, "server", server);
+  if (!date.empty()) appendHeader(out, "date", date);
+  for (const auto& [name, value] : headers) appendHeader(out, name, value);
+  out += "\r\n";
 }
 
 std::string httpDate(int64_t unix_seconds) {

@@ -56,8 +56,14 @@ ResponsePlan writeResponseHead(const ResponseHeadInput& input, std::string& out)
 // Appends a complete short response (used for errors the server answers itself: 400, 408,
 // 413, 414, 431, 500, 503, 505), always with `connection: close`.
 // For a HEAD request (`head_request`) the headers go without the body (RFC 9110 9.3.2).
+// `extra` (optional, validated) adds headers, such as a 426's Sec-WebSocket-Version.
 void writeSimpleResponse(int status, std::string_view date, std::string_view server,
-                         bool head_request, std::string& out);
+                         bool head_request, std::string& out,
+                         const std::vector<Header>* extra = nullptr);
+// The status line and headers of a response, as they are, and the blank line (the caller
+// frames what follows: a 101's new protocol).
+void writeRawHead(int status, const std::vector<Header>& headers, std::string_view date,
+                  std::string_view server, std::string& out);
 
 // The IMF-fixdate for `unix_seconds` (RFC 9110 section 5.6.7), e.g.
 // "Sun, 06 Nov 1994 08:49:37 GMT".

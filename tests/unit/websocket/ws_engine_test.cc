@@ -1,0 +1,223 @@
+// The engine over websocketpp: handshake checks and answers (RFC 6455 4.2), frames in with each
+// protocol error's close code (5.x, 7.4.1), messages split across reads and fragments, and the
+// frames the server writes.
+#include "worker/websocket/ws_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "worker/websocket/deflate.h"
+
+namespace asgid::ws {
+namespace {
+
+HeaderList goodHeaders() {
+  return {{"host", "x"},
+          {"upgrade", "websocket"},
+          {"connection", "Upgrade"},
+          {"sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="},
+          {"sec-websocket-version", "13"}};
+}
+
+std::string headerOf(const HandshakeAnswer& answer, const std::string& name) {
+  for (const auto& [key, value] : answer.headers) {
+    if (key == name) return value;
+  }
+  return "<none>";
+}
+
+TEST(WsHandshakeTest, AnswersTheRfcExample) {
+  WsEngine engine(1 << 20, true);
+  HandshakeAnswer answer = engine.handshake("GET", 1, goodHeaders());
+  ASSERT_EQ(answer.status, 0) << answer.error;
+  // RFC 6455 1.3's worked example.
+  EXPECT_EQ(headerOf(answer, "sec-websocket-accept"), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+  EXPECT_EQ(headerOf(answer, "upgrade"), "websocket");
+  EXPECT_EQ(headerOf(answer, "sec-websocket-extensions"), "<none>");
+}
+
+TEST(WsHandshakeTest, RefusesBadHandshakes) {
+  auto without = [](const std::string& name) {
+    HeaderList headers = goodHeaders();
+    std::erase_if(headers, [&](const auto& header) { return header.first == name; });
+    return headers;
+  };
+  auto with = [](const std::string& name, const std::string& value) {
+    HeaderList headers = goodHeaders();
+    for (auto& header : headers) {
+      if (header.first == name) header.second = value;
+    }
+    return headers;
+  };
+  WsEngine engine(1 << 20, true);
+  EXPECT_EQ(engine.handshake("GET", 1, without("sec-websocket-key")).status, 400);
+  EXPECT_EQ(engine.handshake("GET", 1, with("sec-websocket-key", "short==")).status, 400);
+  EXPECT_EQ(
+      engine.handshake("GET", 1, with("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ!=")).status,
+      400);
+  EXPECT_EQ(engine.handshake("POST", 1, goodHeaders()).status, 400);
+  EXPECT_EQ(engine.handshake("GET", 1, without("sec-websocket-version")).status, 400);
+  HandshakeAnswer old = engine.handshake("GET", 1, with("sec-websocket-version", "8"));
+  EXPECT_EQ(old.status, 426);
+  EXPECT_EQ(headerOf(old, "sec-websocket-version"), "13");
+}
+
+TEST(WsHandshakeTest, ListsSubprotocolsAndAgreesOnDeflate) {
+  HeaderList headers = goodHeaders();
+  headers.emplace_back("sec-websocket-protocol", "chat, superchat");
+  headers.emplace_back("sec-websocket-extensions",
+                       "x-unknown, permessage-deflate; server_max_window_bits=99, "
+                       "permessage-deflate; client_max_window_bits");
+  WsEngine engine(1 << 20, true);
+  HandshakeAnswer answer = engine.handshake("GET", 1, headers);
+  ASSERT_EQ(answer.status, 0) << answer.error;
+  EXPECT_EQ(answer.subprotocols, (std::vector<std::string>{"chat", "superchat"}));
+  EXPECT_EQ(headerOf(answer, "sec-websocket-extensions"),
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover");
+  EXPECT_TRUE(engine.deflateAgreed());
+
+  WsEngine plain(1 << 20, false);
+  EXPECT_EQ(headerOf(plain.handshake("GET", 1, headers), "sec-websocket-extensions"), "<none>");
+  EXPECT_FALSE(plain.deflateAgreed());
+}
+
+// A client frame: masked (with a fixed key), FIN and RSV1 as given.
+std::string clientFrame(uint8_t opcode, const std::string& payload, bool fin = true,
+                        bool rsv1 = false, bool masked = true) {
+  std::string frame;
+  frame += static_cast<char>((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode);
+  uint8_t mask_bit = masked ? 0x80 : 0;
+  if (payload.size() < 126) {
+    frame += static_cast<char>(mask_bit | payload.size());
+  } else if (payload.size() < 65536) {
+    frame += static_cast<char>(mask_bit | 126);
+    frame += static_cast<char>(payload.size() >> 8);
+    frame += static_cast<char>(payload.size() & 0xFF);
+  } else {
+    frame += static_cast<char>(mask_bit | 127);
+    for (int shift = 56; shift >= 0; shift -= 8) {
+      frame += static_cast<char>((payload.size() >> shift) & 0xFF);
+    }
+  }
+  const char key[4] = {0x12, 0x34, 0x56, 0x78};
+  if (masked) frame.append(key, 4);
+  for (size_t i = 0; i < payload.size(); ++i) {
+    frame += masked ? static_cast<char>(payload[i] ^ key[i % 4]) : payload[i];
+  }
+  return frame;
+}
+
+struct Reader {
+  WsEngine engine{1 << 16, false};
+  std::vector<Frame> frames;
+  ReadResult last;
+
+  // Feeds `bytes` in pieces of `step`; stops at the first error.
+  void feed(std::string bytes, size_t step = 1 << 20) {
+    for (size_t at = 0; at < bytes.size();) {
+      size_t end = std::min(bytes.size(), at + step);
+      while (at < end) {
+        Frame frame;
+        last = engine.read(bytes.data() + at, end - at, frame);
+        at += last.consumed;
+        if (last.status == ReadStatus::kError) return;
+        if (last.status == ReadStatus::kFrame) frames.push_back(std::move(frame));
+        if (last.status == ReadStatus::kNeedMore) break;
+      }
+    }
+  }
+};
+
+TEST(WsFramesTest, ReassemblesFragmentsWithInterleavedControlFrames) {
+  for (size_t step : {1, 3, 1000}) {
+    Reader reader;
+    reader.feed(clientFrame(0x1, "Hel", false) + clientFrame(0x9, "ping!") +
+                    clientFrame(0x0, "lo, ", false) + clientFrame(0x0, "w\xc3\xb6rld") +
+                    clientFrame(0x2, std::string(60000, 'b')),
+                step);
+    ASSERT_EQ(reader.last.status, ReadStatus::kFrame) << reader.last.error;
+    ASSERT_EQ(reader.frames.size(), 3u) << step;
+    EXPECT_EQ(reader.frames[0].opcode, Opcode::kPing);
+    EXPECT_EQ(reader.frames[0].payload, "ping!");
+    EXPECT_EQ(reader.frames[1].opcode, Opcode::kText);
+    EXPECT_EQ(reader.frames[1].payload, "Hello, w\xc3\xb6rld");
+    EXPECT_EQ(reader.frames[2].payload.size(), 60000u);
+  }
+}
+
+uint16_t errorCodeFor(const std::string& bytes) {
+  Reader reader;
+  reader.feed(bytes);
+  return reader.last.status == ReadStatus::kError ? reader.last.close_code : 0;
+}
+
+TEST(WsFramesTest, EachProtocolErrorHasItsCloseCode) {
+  EXPECT_EQ(errorCodeFor(clientFrame(0x1, "x", true, false, false)), close_code::kProtocolError);
+  EXPECT_EQ(errorCodeFor(clientFrame(0x1, "x", true, true)), close_code::kProtocolError);
+  EXPECT_EQ(errorCodeFor(clientFrame(0x3, "x")), close_code::kProtocolError);
+  EXPECT_EQ(errorCodeFor(clientFrame(0x9, "x", false)), close_code::kProtocolError);
+  EXPECT_EQ(errorCodeFor(clientFrame(0x9, std::string(126, 'x'))), close_code::kProtocolError);
+  EXPECT_EQ(errorCodeFor(clientFrame(0x0, "x")), close_code::kProtocolError);
+  EXPECT_EQ(errorCodeFor(clientFrame(0x1, "a", false) + clientFrame(0x1, "b")),
+            close_code::kProtocolError);
+  EXPECT_EQ(errorCodeFor(clientFrame(0x1, "\xff")), close_code::kInvalidPayload);
+  // Invalid UTF-8 fails as soon as it arrives, before the message ends.
+  EXPECT_EQ(errorCodeFor(clientFrame(0x1, "ok\xc0", false)), close_code::kInvalidPayload);
+  // A fragmented text message that ends inside a character.
+  EXPECT_EQ(errorCodeFor(clientFrame(0x1, "a", false) + clientFrame(0x0, "\xc3")),
+            close_code::kInvalidPayload);
+  EXPECT_EQ(errorCodeFor(clientFrame(0x2, std::string(70000, 'x'))), close_code::kTooBig);
+  EXPECT_EQ(errorCodeFor(clientFrame(0x8, std::string("\x03\xed", 2))),  // 1005 on the wire
+            close_code::kProtocolError);
+  EXPECT_EQ(errorCodeFor(clientFrame(0x8, "\x03")), close_code::kProtocolError);
+  EXPECT_EQ(errorCodeFor(clientFrame(0x8, std::string("\x03\xe8\xff", 3))),
+            close_code::kInvalidPayload);
+}
+
+TEST(WsFramesTest, CloseFramesCarryCodeAndReason) {
+  Reader reader;
+  reader.feed(clientFrame(0x8, std::string("\x0f\xa0", 2) + "bye") + clientFrame(0x8, ""));
+  ASSERT_EQ(reader.frames.size(), 2u);
+  EXPECT_EQ(reader.frames[0].close_code, 4000);
+  EXPECT_EQ(reader.frames[0].payload, "bye");
+  EXPECT_EQ(reader.frames[1].close_code, close_code::kNoStatus);
+}
+
+TEST(WsFramesTest, InflatesCompressedMessagesWithinTheLimit) {
+  HeaderList headers = goodHeaders();
+  headers.emplace_back("sec-websocket-extensions", "permessage-deflate");
+  WsEngine engine(100000, true);
+  ASSERT_EQ(engine.handshake("GET", 1, headers).status, 0);
+  auto compressed = [](const std::string& text) {
+    std::string out;
+    EXPECT_TRUE(deflateMessage(text.data(), text.size(), 15, out));
+    return out;
+  };
+  std::string text(50000, 'z');
+  std::string wire = clientFrame(0x1, compressed(text), true, true);
+  Frame frame;
+  ReadResult result = engine.read(wire.data(), wire.size(), frame);
+  ASSERT_EQ(result.status, ReadStatus::kFrame) << result.error;
+  EXPECT_EQ(frame.payload, text);
+  std::string bomb = clientFrame(0x2, compressed(std::string(200000, 'z')), true, true);
+  result = engine.read(bomb.data(), bomb.size(), frame);
+  EXPECT_EQ(result.status, ReadStatus::kError);
+  EXPECT_EQ(result.close_code, close_code::kTooBig);
+}
+
+TEST(WsFramesTest, WritesUnmaskedFrames) {
+  std::string out;
+  WsEngine::writeDataHeader(Opcode::kText, 5, false, out);
+  EXPECT_EQ(out, std::string("\x81\x05", 2));
+  out.clear();
+  WsEngine::writeDataHeader(Opcode::kBinary, 70000, true, out);
+  EXPECT_EQ(out, std::string("\xc2\x7f\x00\x00\x00\x00\x00\x01\x11\x70", 10));
+  out.clear();
+  WsEngine::writeClose(1000, std::string(200, 'r'), out);
+  EXPECT_EQ(out.size(), 2u + 125u);
+  EXPECT_EQ(out.substr(0, 4), std::string("\x88\x7d\x03\xe8", 4));
+}
+
+}  // namespace
+}  // namespace asgid::ws

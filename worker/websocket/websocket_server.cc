@@ -1,0 +1,78 @@
+#include "worker/websocket/websocket_server.h"
+
+#include <memory>
+
+#include "worker/websocket/websocket_connection.h"
+#include "worker/websocket/ws_engine.h"
+
+namespace asgid::ws {
+namespace {
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Whether a comma-separated header value lists `token` (case-insensitively, RFC 9110 7.8).
+bool listsToken(std::string_view value, std::string_view token) {
+  while (!value.empty()) {
+    size_t comma = value.find(',');
+    std::string_view item = value.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (equalsIgnoreCase(item, token)) return true;
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+}  // namespace
+
+WebSocketOptions webSocketOptions(const config::Settings& settings) {
+  return WebSocketOptions{
+      .max_message_size = static_cast<size_t>(settings.ws_max_size),
+      .max_queue = static_cast<size_t>(settings.ws_max_queue),
+      .ping_interval = settings.ws_ping_interval,
+      .ping_timeout = settings.ws_ping_timeout,
+      .per_message_deflate = settings.ws_per_message_deflate,
+      // RFC 6455 7.1.1 leaves it open; websockets and uvicorn wait about as long.
+      .close_timeout = 5.0,
+  };
+}
+
+WebSocketServer::WebSocketServer(http::HttpServer& http, WebSocketOptions options,
+                                 WebSocketHandler& handler)
+    : http_(http), options_(options), handler_(handler) {
+  http_.setUpgrader(this);
+}
+
+bool WebSocketServer::wants(const http::RequestHead& head) const {
+  for (const auto& [name, value] : head.headers) {
+    if (name == "upgrade" && listsToken(value, "websocket")) return true;
+  }
+  return false;
+}
+
+http::Upgrader::Refusal WebSocketServer::upgrade(net::Transport& transport, http::RequestHead& head,
+                                                 std::string leftover, uint64_t start_ns) {
+  auto engine = std::make_unique<WsEngine>(options_.max_message_size, options_.per_message_deflate);
+  HandshakeAnswer answer = engine->handshake(head.method, head.http_minor, head.headers);
+  if (answer.status != 0) {
+    return Refusal{answer.status, std::move(answer.headers), std::move(answer.error)};
+  }
+  auto connection = std::make_unique<WebSocketConnection>(
+      *this, transport, std::move(head), std::move(engine), std::move(answer), start_ns);
+  WebSocketConnection* started = connection.get();
+  transport.switchProtocol(std::move(connection), std::move(leftover));
+  started->start();
+  return {};
+}
+
+}  // namespace asgid::ws

@@ -1,0 +1,296 @@
+// websocketpp lives here alone (C++17, see CMakeLists.txt). Its processor::hybi13 parses and
+// validates frames (masking, reserved bits, opcodes, control frame rules, continuations,
+// incremental UTF-8) and reassembles messages; two of its policy slots are ours: the message
+// manager (it must not reserve a whole claimed frame size up front) and the permessage-deflate
+// extension (it must bound the inflated size, see deflate.h).
+#include "worker/websocket/ws_engine.h"
+
+#include <websocketpp/close.hpp>
+#include <websocketpp/config/core.hpp>
+#include <websocketpp/frame.hpp>
+#include <websocketpp/message_buffer/message.hpp>
+#include <websocketpp/processors/hybi13.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+#include "worker/websocket/deflate.h"
+
+namespace asgid::ws {
+namespace {
+
+namespace wpp = websocketpp;
+
+// Messages start with a modest buffer whatever size the frame header claims: a header is
+// cheap to send, memory is not (the payload grows as bytes really arrive).
+template <typename Message>
+class MessageManager : public wpp::lib::enable_shared_from_this<MessageManager<Message>> {
+ public:
+  using ptr = wpp::lib::shared_ptr<MessageManager>;
+  using weak_ptr = wpp::lib::weak_ptr<MessageManager>;
+  using message_ptr = typename Message::ptr;
+  static constexpr size_t kInitialReserve = 4096;
+
+  message_ptr get_message() { return wpp::lib::make_shared<Message>(this->shared_from_this()); }
+  message_ptr get_message(wpp::frame::opcode::value op, size_t size) {
+    return wpp::lib::make_shared<Message>(this->shared_from_this(), op,
+                                          std::min(size, kInitialReserve));
+  }
+  bool recycle(Message*) { return false; }
+};
+
+// The permessage-deflate slot of hybi13: negotiation and inflating are ours (deflate.h);
+// compressing happens in WsEngine::compress, outside the processor.
+template <typename Config>
+class BoundedDeflate {
+ public:
+  using err_str_pair = std::pair<wpp::lib::error_code, std::string>;
+
+  err_str_pair negotiate(wpp::http::attribute_list const& attributes) {
+    if (!allowed) {
+      return {wpp::processor::error::make_error_code(wpp::processor::error::extensions_disabled),
+              {}};
+    }
+    DeflateAgreement agreement = negotiateDeflate({attributes.begin(), attributes.end()});
+    if (!agreement.accepted) {
+      // Declined: hybi13 goes on to the next offer.
+      return {wpp::processor::error::make_error_code(wpp::processor::error::general), {}};
+    }
+    enabled_ = true;
+    window_bits = agreement.server_window_bits;
+    return {wpp::lib::error_code(), agreement.response};
+  }
+  wpp::lib::error_code init(bool) { return {}; }
+  bool is_implemented() const { return true; }
+  bool is_enabled() const { return enabled_; }
+  std::string generate_offer() const { return {}; }
+  wpp::lib::error_code compress(std::string const&, std::string&) {
+    return wpp::processor::error::make_error_code(
+        wpp::processor::error::general);  // WsEngine::compress does this
+  }
+  wpp::lib::error_code decompress(uint8_t const* data, size_t size, std::string& out) {
+    switch (inflater.inflate(data, size, out, limit)) {
+      case InflateStatus::kOk:
+        return {};
+      case InflateStatus::kTooBig:
+        return wpp::processor::error::make_error_code(wpp::processor::error::message_too_big);
+      case InflateStatus::kCorrupt:
+        break;
+    }
+    return wpp::processor::error::make_error_code(wpp::processor::error::invalid_payload);
+  }
+
+  bool allowed = false;
+  size_t limit = 0;
+  int window_bits = 15;
+  Inflater inflater;
+
+ private:
+  bool enabled_ = false;
+};
+
+struct EngineConfig : wpp::config::core {
+  using type = EngineConfig;
+  using message_type = wpp::message_buffer::message<MessageManager>;
+  using con_msg_manager_type = MessageManager<message_type>;
+  using permessage_deflate_type = BoundedDeflate<EngineConfig>;
+};
+
+// hybi13 keeps its extension protected; the engine reaches it to configure and reset it.
+class Processor : public wpp::processor::hybi13<EngineConfig> {
+ public:
+  using hybi13::hybi13;
+  BoundedDeflate<EngineConfig>& deflate() { return m_permessage_deflate; }
+};
+
+// hybi13 checks UTF-8 completeness at the end of a message only when its last frame is the
+// text frame itself; for a fragmented message the check is ours. The bytes before the tail
+// were validated as they came, so only an unfinished sequence at the end can be wrong.
+bool endsOnCharacterBoundary(const std::string& text) {
+  size_t n = text.size();
+  for (size_t back = 1; back <= std::min<size_t>(n, 4); ++back) {
+    auto byte = static_cast<unsigned char>(text[n - back]);
+    if ((byte & 0xC0) == 0x80) continue;  // a continuation byte: look further back
+    size_t length = byte < 0x80 ? 1 : (byte & 0xE0) == 0xC0 ? 2 : (byte & 0xF0) == 0xE0 ? 3 : 4;
+    return length == back;
+  }
+  return n == 0;
+}
+
+uint16_t closeCodeFor(const wpp::lib::error_code& ec) {
+  uint16_t code = wpp::processor::error::to_ws(ec);
+  // Anything else hybi13 refuses (non-minimal length encodings, for one) breaks the framing.
+  return code == close_code::kInvalidPayload || code == close_code::kTooBig
+             ? code
+             : close_code::kProtocolError;
+}
+
+// A Sec-WebSocket-Key is the base64 form of 16 bytes (RFC 6455 4.2.1): 22 characters and "==".
+bool validKey(const std::string& key) {
+  if (key.size() != 24 || key[22] != '=' || key[23] != '=') return false;
+  return std::all_of(key.begin(), key.begin() + 22, [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/';
+  });
+}
+
+}  // namespace
+
+bool isSendableCloseCode(int code) {
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+         (code >= 3000 && code <= 4999);
+}
+
+struct WsEngine::Impl {
+  wpp::config::core::rng_type rng;
+  Processor processor;
+  wpp::lib::error_code last_error;
+
+  Impl(size_t max_message_size, bool deflate_allowed)
+      : processor(false, true, wpp::lib::make_shared<EngineConfig::con_msg_manager_type>(), rng) {
+    processor.set_max_message_size(max_message_size);
+    processor.deflate().allowed = deflate_allowed;
+    processor.deflate().limit = max_message_size;
+  }
+};
+
+WsEngine::WsEngine(size_t max_message_size, bool deflate_allowed)
+    : impl_(std::make_unique<Impl>(max_message_size, deflate_allowed)) {}
+
+WsEngine::~WsEngine() = default;
+
+HandshakeAnswer WsEngine::handshake(std::string_view method, int http_minor,
+                                    const HeaderList& headers) {
+  HandshakeAnswer answer;
+  auto refuse = [&answer](int status, const char* why) {
+    answer.status = status;
+    answer.error = why;
+    return answer;
+  };
+  wpp::http::parser::request request;
+  std::string version;
+  try {
+    request.set_method(std::string(method));
+    request.set_version(http_minor == 0 ? "HTTP/1.0" : "HTTP/1.1");
+    for (const auto& [name, value] : headers) {
+      if (name.rfind("sec-websocket-", 0) == 0) request.append_header(name, value);
+      if (name == "sec-websocket-version") version = version.empty() ? value : version + ",";
+    }
+  } catch (const std::exception&) {
+    return refuse(400, "malformed handshake header");
+  }
+  if (impl_->processor.validate_handshake(request)) {
+    return refuse(400, "not a valid WebSocket handshake (GET, HTTP/1.1, Sec-WebSocket-Key)");
+  }
+  if (version != "13") {
+    // RFC 6455 4.2.2: name the versions we speak.
+    answer.headers.emplace_back("sec-websocket-version", "13");
+    return refuse(version.empty() ? 400 : 426, "unsupported Sec-WebSocket-Version");
+  }
+  if (!validKey(request.get_header("Sec-WebSocket-Key"))) {
+    return refuse(400, "malformed Sec-WebSocket-Key");
+  }
+  if (impl_->processor.extract_subprotocols(request, answer.subprotocols)) {
+    return refuse(400, "malformed Sec-WebSocket-Protocol");
+  }
+  std::string extensions;
+  if (!request.get_header("Sec-WebSocket-Extensions").empty()) {
+    auto negotiated = impl_->processor.negotiate_extensions(request);
+    if (negotiated.first == wpp::processor::error::extension_parse_error) {
+      return refuse(400, "malformed Sec-WebSocket-Extensions");
+    }
+    extensions = negotiated.second;
+  }
+  wpp::http::parser::response response;
+  if (impl_->processor.process_handshake(request, "", response)) {
+    return refuse(400, "cannot answer the handshake");
+  }
+  answer.headers.emplace_back("upgrade", "websocket");
+  answer.headers.emplace_back("connection", "Upgrade");
+  answer.headers.emplace_back("sec-websocket-accept", response.get_header("Sec-WebSocket-Accept"));
+  if (!extensions.empty()) answer.headers.emplace_back("sec-websocket-extensions", extensions);
+  return answer;
+}
+
+ReadResult WsEngine::read(char* data, size_t size, Frame& frame) {
+  ReadResult result;
+  Processor& processor = impl_->processor;
+  wpp::lib::error_code ec;
+  result.consumed = processor.consume(reinterpret_cast<uint8_t*>(data), size, ec);
+  if (ec) {
+    result.status = ReadStatus::kError;
+    result.close_code = closeCodeFor(ec);
+    result.error = ec == wpp::processor::error::message_too_big ? "message too big"
+                   : result.close_code == close_code::kInvalidPayload
+                       ? "invalid payload (UTF-8 or compressed data)"
+                       : "protocol error";
+    return result;
+  }
+  if (!processor.ready()) return result;
+  auto message = processor.get_message();
+  frame.opcode = static_cast<Opcode>(message->get_opcode());
+  frame.payload.swap(message->get_raw_payload());
+  if (message->get_compressed()) processor.deflate().inflater.endMessage();
+  result.status = ReadStatus::kFrame;
+  if (frame.opcode == Opcode::kText && !endsOnCharacterBoundary(frame.payload)) {
+    result.status = ReadStatus::kError;
+    result.close_code = close_code::kInvalidPayload;
+    result.error = "invalid UTF-8";
+  } else if (frame.opcode == Opcode::kClose) {
+    // RFC 6455 5.5.1: a code, then a UTF-8 reason; either may be malformed.
+    wpp::lib::error_code code_error;
+    wpp::lib::error_code reason_error;
+    frame.close_code = wpp::close::extract_code(frame.payload, code_error);
+    std::string reason = wpp::close::extract_reason(frame.payload, reason_error);
+    if (code_error || reason_error ||
+        (frame.close_code != close_code::kNoStatus && !isSendableCloseCode(frame.close_code))) {
+      result.status = ReadStatus::kError;
+      result.close_code =
+          reason_error && !code_error ? close_code::kInvalidPayload : close_code::kProtocolError;
+      result.error = "invalid close frame";
+    }
+    frame.payload = std::move(reason);
+  }
+  return result;
+}
+
+void WsEngine::writeDataHeader(Opcode opcode, uint64_t payload_size, bool compressed,
+                               std::string& out) {
+  wpp::frame::basic_header basic(static_cast<wpp::frame::opcode::value>(opcode), payload_size, true,
+                                 false, compressed);
+  wpp::frame::extended_header extended(payload_size);
+  out += wpp::frame::prepare_header(basic, extended);
+}
+
+void WsEngine::writeControl(Opcode opcode, std::string_view payload, std::string& out) {
+  payload = payload.substr(0, wpp::frame::limits::payload_size_basic);
+  writeDataHeader(opcode, payload.size(), false, out);
+  out.append(payload);
+}
+
+void WsEngine::writeClose(uint16_t code, std::string_view reason, std::string& out) {
+  // 125 bytes of payload: the code and at most 123 bytes of reason, cut before a continuation
+  // byte so the reason stays valid UTF-8.
+  size_t length = std::min<size_t>(reason.size(), 123);
+  while (length > 0 && length < reason.size() &&
+         (static_cast<unsigned char>(reason[length]) & 0xC0) == 0x80) {
+    --length;
+  }
+  std::string payload;
+  payload += static_cast<char>(code >> 8);
+  payload += static_cast<char>(code & 0xFF);
+  payload.append(reason.substr(0, length));
+  writeControl(Opcode::kClose, payload, out);
+}
+
+bool WsEngine::deflateAgreed() const {
+  return impl_->processor.deflate().is_enabled();
+}
+
+bool WsEngine::compress(const char* data, size_t size, std::string& out) {
+  // Below this a message rarely shrinks enough to pay for the work.
+  constexpr size_t kMinCompressedSize = 64;
+  if (!deflateAgreed() || size < kMinCompressedSize) return false;
+  return deflateMessage(data, size, impl_->processor.deflate().window_bits, out);
+}
+
+}  // namespace asgid::ws

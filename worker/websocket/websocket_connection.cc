@@ -78,10 +78,12 @@ void WebSocketConnection::updateReading() {
   bool want = false;
   if (state_ == State::kHandshake) {
     want = unread_.size() < kEarlyBytesLimit;
-  } else if (state_ == State::kOpen || state_ == State::kClosing) {
+  } else if (state_ == State::kOpen) {
     // --ws-max-queue: an app that does not receive stops the reads (the client's writes then
     // block in TCP's flow control).
     want = unread_.empty() && inbox_.size() < server_.options().max_queue;
+  } else if (state_ == State::kClosing) {
+    want = true;  // data is dropped now; the peer's close frame must get through
   }
   if (want != transport_.reading()) transport_.setReading(want);
 }
@@ -209,8 +211,9 @@ void WebSocketConnection::onPeerClosed() {
 }
 
 void WebSocketConnection::onFlushed() {
-  if (!unread_.empty() && (state_ == State::kOpen || state_ == State::kClosing) &&
-      inbox_.size() < server_.options().max_queue) {
+  if (!unread_.empty() &&
+      (state_ == State::kClosing ||
+       (state_ == State::kOpen && inbox_.size() < server_.options().max_queue))) {
     processBuffered();
   }
   if (writer_waiting_ && transport_.output().bytes() <= kOutputLowWater && observer_ != nullptr) {
@@ -284,7 +287,8 @@ bool WebSocketConnection::accept(std::string_view subprotocol, std::vector<Heade
   const WebSocketOptions& ws = server_.options();
   if (ws.ping_interval > 0) next_ping_at_ = ev_now(transport_.set().loop()) + ws.ping_interval;
   setState(State::kOpen);
-  processBuffered();
+  // Bytes that came early are parsed from the flush pass (scheduled above), not inside the
+  // app's call.
   if (drain_requested_ && state_ == State::kOpen) onShutdown();
   updateReading();
   return true;

@@ -21,6 +21,10 @@
 namespace asgid::worker {
 namespace {
 
+// After the graceful period, how long open WebSockets get for the close handshake before the
+// connections are cut (the master waits 5 s past the graceful timeout before SIGKILL).
+constexpr double kWebSocketCloseGrace = 2.0;
+
 std::string absolutePath(const std::string& path) {
   char resolved[PATH_MAX];
   if (realpath(path.c_str(), resolved) != nullptr) return resolved;
@@ -83,6 +87,7 @@ class Worker {
   std::unique_ptr<py::AsgiBridge> bridge_;
   std::unique_ptr<http::HttpServer> server_;
   std::unique_ptr<ws::WebSocketServer> websockets_;
+  bool websockets_closed_ = false;  // the graceful period ended: WebSockets were told
   ev_signal sigint_;
   ev_signal sigterm_;
   ev_signal sigquit_;
@@ -250,6 +255,18 @@ void Worker::beginShutdown(int signum) {
 
 void Worker::onGraceTimeout(struct ev_loop*, ev_timer* watcher, int) {
   auto* worker = static_cast<Worker*>(watcher->data);
+  if (!worker->websockets_closed_ && worker->websockets_) {
+    // Open WebSockets get a close frame (and their apps a websocket.disconnect) rather than
+    // a reset, and a moment for the close handshake before everything is cut.
+    worker->websockets_closed_ = true;
+    if (size_t count = worker->websockets_->closeAll(); count > 0) {
+      log::main().info("graceful shutdown: closing {} WebSocket(s) with {}", count,
+                       worker->websockets_->drainCode());
+      ev_timer_set(watcher, kWebSocketCloseGrace, 0.0);
+      ev_timer_start(worker->loop_->ev(), watcher);
+      return;
+    }
+  }
   log::main().warn("graceful shutdown timed out after {}s: closing {} connection(s)",
                    worker->settings_.timeout_graceful_shutdown, worker->server_->connectionCount());
   worker->server_->abortAll();

@@ -322,11 +322,16 @@ PyObject* sendClose(WsCycleState& state, PyObject* message) {
       return nullptr;
     }
   }
+  if (state.phase == Phase::kHandshake) {
+    // A refused handshake is a bare 403: the reason goes nowhere, so its type does not matter
+    // (FastAPI passes a list of validation errors there).
+    if (state.session != nullptr) state.session->reject();
+    state.phase = Phase::kClosed;
+    return newReady(Py_None);
+  }
   std::string reason;
   if (!optionalText(message, names.reason, reason, "")) return nullptr;
-  if (state.phase == Phase::kHandshake) {
-    if (state.session != nullptr) state.session->reject();
-  } else if (state.session != nullptr) {
+  if (state.session != nullptr) {
     state.session->close(static_cast<uint16_t>(code), reason);
   }
   state.phase = Phase::kClosed;

@@ -35,12 +35,14 @@ WebSocketConnection::WebSocketConnection(WebSocketServer& server, net::Transport
       subprotocols_(std::move(handshake.subprotocols)),
       start_ns_(start_ns) {}
 
-WebSocketConnection::~WebSocketConnection() = default;
+WebSocketConnection::~WebSocketConnection() {
+  server_.closed(this);
+}
 
 void WebSocketConnection::start() {
   server_.http().requestStarted();
   counted_active_ = true;
-  drain_requested_ = server_.http().shuttingDown();
+  server_.opened(this);
   updateReading();
   server_.handler().onWebSocket(*this);
 }
@@ -250,10 +252,18 @@ void WebSocketConnection::onTimeout() {
 }
 
 void WebSocketConnection::onShutdown() {
-  drain_requested_ = true;
-  if (state_ != State::kOpen) return;  // a pending handshake is closed once accepted
-  close(server_.drainCode(), "");
-  endSession(server_.drainCode(), "");
+  // A WebSocket is one long exchange: like an HTTP request in flight, it goes on during the
+  // graceful period, and the server closes it at the end (goAway) unless the app or the peer
+  // did first.
+}
+
+void WebSocketConnection::goAway(uint16_t code) {
+  if (state_ == State::kHandshake) {
+    refuse(503);
+  } else if (state_ == State::kOpen) {
+    close(code, "");
+    endSession(code, "");
+  }
 }
 
 void WebSocketConnection::onClosed(net::CloseReason reason) {
@@ -261,6 +271,7 @@ void WebSocketConnection::onClosed(net::CloseReason reason) {
   state_ = State::kClosed;
   if (was == State::kHandshake || was == State::kDenying) logAccess(kClientClosedStatus);
   endSession(close_code::kAbnormal, "", true);
+  server_.closed(this);
   if (counted_active_) {
     counted_active_ = false;
     server_.http().requestEnded();
@@ -289,7 +300,6 @@ bool WebSocketConnection::accept(std::string_view subprotocol, std::vector<Heade
   setState(State::kOpen);
   // Bytes that came early are parsed from the flush pass (scheduled above), not inside the
   // app's call.
-  if (drain_requested_ && state_ == State::kOpen) onShutdown();
   updateReading();
   return true;
 }

@@ -49,6 +49,9 @@ class WebSocketConnection final : public net::Protocol, public WebSocketSession 
   State state() const { return state_; }
   // Hands the session to the application (after the transport switched to this protocol).
   void start();
+  // The graceful period of a draining server is over: close with `code` (open), or refuse
+  // the handshake with 503 (still waiting for the app).
+  void goAway(uint16_t code);
 
   // net::Protocol.
   void onData(const char* data, size_t size) override;
@@ -108,7 +111,6 @@ class WebSocketConnection final : public net::Protocol, public WebSocketSession 
   bool ended_ = false;  // the app was (or will be) told the session ended
   bool close_sent_ = false;
   bool writer_waiting_ = false;
-  bool drain_requested_ = false;
   bool counted_active_ = false;
   bool logged_ = false;
   double next_ping_at_ = 0;    // absolute loop time; 0: none

@@ -1,6 +1,7 @@
 #include "worker/websocket/websocket_server.h"
 
 #include <memory>
+#include <vector>
 
 #include "worker/websocket/websocket_connection.h"
 #include "worker/websocket/ws_engine.h"
@@ -73,6 +74,13 @@ http::Upgrader::Refusal WebSocketServer::upgrade(net::Transport& transport, http
   transport.switchProtocol(std::move(connection), std::move(leftover));
   started->start();
   return {};
+}
+
+size_t WebSocketServer::closeAll() {
+  // Copied: a connection may close (and leave the set) while it is told.
+  std::vector<WebSocketConnection*> open(connections_.begin(), connections_.end());
+  for (WebSocketConnection* connection : open) connection->goAway(drain_code_);
+  return open.size();
 }
 
 }  // namespace asgid::ws

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <unordered_set>
 
 #include "config/settings.h"
 #include "worker/http/http_server.h"
@@ -13,6 +14,8 @@
 #include "worker/websocket/session.h"
 
 namespace asgid::ws {
+
+class WebSocketConnection;
 
 // What the WebSocket connections take from the settings (which hold every default).
 struct WebSocketOptions {
@@ -40,6 +43,15 @@ class WebSocketServer final : public http::Upgrader {
   void setDrainCode(uint16_t code) { drain_code_ = code; }
   uint16_t drainCode() const { return drain_code_; }
 
+  // The end of the graceful period: WebSockets still open get a close frame with the drain
+  // code (their apps a websocket.disconnect), handshakes still waiting for the app get 503.
+  // Returns how many there were.
+  size_t closeAll();
+
+  // For connections: the ones alive, so closeAll can reach them.
+  void opened(WebSocketConnection* connection) { connections_.insert(connection); }
+  void closed(WebSocketConnection* connection) { connections_.erase(connection); }
+
   http::HttpServer& http() { return http_; }
   const WebSocketOptions& options() const { return options_; }
   WebSocketHandler& handler() { return handler_; }
@@ -49,6 +61,7 @@ class WebSocketServer final : public http::Upgrader {
   WebSocketOptions options_;
   WebSocketHandler& handler_;
   uint16_t drain_code_ = 1001;
+  std::unordered_set<WebSocketConnection*> connections_;
 };
 
 }  // namespace asgid::ws

@@ -119,6 +119,9 @@ async def deny(scope, receive, send, q):
     await expect_connect(receive)
     await send({"type": "websocket.http.response.start", "status": 401,
                 "headers": [(b"content-type", b"text/plain"), (b"x-denied", b"yes")]})
+    if q.get("parts") == "1":
+        await send({"type": "websocket.http.response.body", "body": b"whole"})
+        return
     await send({"type": "websocket.http.response.body", "body": b"part1-", "more_body": True})
     await asyncio.sleep(0.05)
     await send({"type": "websocket.http.response.body", "body": b"part2", "more_body": False})

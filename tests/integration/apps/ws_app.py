@@ -60,6 +60,9 @@ async def echo_until_disconnect(receive, send, q) -> dict:
             note(q, f"disconnect {message.get('code')} {message.get('reason') or ''}".rstrip())
             return message
         note(q, f"received {'text' if message.get('text') is not None else 'bytes'}")
+        if message.get("text") == "close-please":
+            await send({"type": "websocket.close", "code": 4002, "reason": "as asked"})
+            continue  # the client's answer comes as the disconnect
         if message.get("text") is not None:
             await send({"type": "websocket.send", "text": message["text"]})
         else:

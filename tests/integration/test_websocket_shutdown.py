@@ -17,7 +17,8 @@ from ws_support import asgid_only, connect, marker_query, wait_line, ws_server  
 
 APP = "ws_app:app"
 
-pytestmark = asgid_only("uvicorn closes open WebSockets at once with 1012 on SIGTERM")
+pytestmark = asgid_only("uvicorn closes open WebSockets at once with 1012 on SIGTERM and has "
+                        "no master to reload or recycle workers")
 
 
 def close_code_within(ws, timeout: float) -> int | None:

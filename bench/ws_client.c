@@ -33,6 +33,7 @@ typedef struct {
   const unsigned char *wdata; /* frame being written */
   size_t wlen, wpos;
   unsigned char pong[140];
+  size_t got; /* bytes of the echo received so far (over its fragments) */
   double sent_at;
   int alive, want_out;
 } Conn;
@@ -158,14 +159,24 @@ static void on_frames(Conn *c, double t_warm, double t_end) {
         flush(c);
         if (c->wpos == c->wlen) c->wdata = save, c->wlen = slen, c->wpos = spos;
       }
-    } else if (opcode == 0x2 && (p[0] & 0x80) && n == g_size) {
+    } else if (opcode == 0x2 || opcode == 0x0) { /* the echo, perhaps fragmented */
+      c->got += n;
+      if (!(p[0] & 0x80)) {
+        off += h + n;
+        continue;
+      }
+      if (c->got != g_size) {
+        fail(c);
+        return;
+      }
+      c->got = 0;
       double t = now();
       if (c->sent_at >= t_warm && t <= t_end) {
         g_messages++;
         record(t - c->sent_at);
       }
       if (t < t_end) send_message(c);
-    } else if (opcode == 0x8 || opcode != 0xA) {
+    } else if (opcode != 0xA) { /* a close, or anything unexpected */
       fail(c);
       return;
     }

@@ -447,6 +447,10 @@ def idle_one(args, name: str) -> IdleResult:
 # Report
 
 
+def per_cpu(r: EchoResult) -> float | None:
+    return r.msgs / (r.cpu_pct / 100.0) if r.ok and r.cpu_pct else None
+
+
 def ratio(a, b) -> str:
     return f"x{a / b:.2f}" if a is not None and b not in (None, 0) else "pending"
 
@@ -468,21 +472,24 @@ def print_report(args, echo: list[EchoResult], idle_res: list[IdleResult], machi
               f"{args.repeat} round(s), servers alternating (median shown)")
         print()
         header = (f"{'server':<8} {'size':>6} {'msg/s':>10} {'p50 ms':>8} {'p99 ms':>8} "
-                  f"{'CPU%':>5} {'client%':>7} {'other%':>6}")
+                  f"{'CPU%':>5} {'client%':>7} {'other%':>6} {'msg/CPU-s':>9}")
         print(header)
         print("-" * len(header))
         for r in echo:
             if r.ok:
                 print(f"{r.server:<8} {r.size:>6} {r.msgs:>10.0f} {r.p50_ms:>8.2f} "
                       f"{r.p99_ms:>8.2f} {harness.fmt(r.cpu_pct, '.0f'):>5} "
-                      f"{r.client_cpu_pct:>7.0f} {harness.fmt(r.other_cpu_pct, '.0f'):>6}")
+                      f"{r.client_cpu_pct:>7.0f} {harness.fmt(r.other_cpu_pct, '.0f'):>6} "
+                      f"{harness.fmt(per_cpu(r), '.0f'):>9}")
             else:
                 print(f"{r.server:<8} {r.size:>6} {'FAILED':>10}  "
                       f"({(r.error or '').splitlines()[0]})")
         print()
         print("CPU%: server process tree during the measured window (100 = one core); client%: "
               "the load generator over its whole run (near 100: client-bound); other%: the rest "
-              "of the machine during the window (worst round; should be ~0)")
+              "of the machine during the window (worst round; should be ~0); msg/CPU-s: "
+              "messages per second of server CPU time (cost per message; less sensitive to "
+              "other load)")
     if idle_res:
         print()
         print(f"idle: {args.idle} WebSockets after the handshake, silent for {args.settle:g} s; "
@@ -508,7 +515,8 @@ def print_report(args, echo: list[EchoResult], idle_res: list[IdleResult], machi
         for size in args.sizes if echo else []:
             a, p = by.get(("asgid", size)), by.get((peer, size))
             print(f"  echo {size:>6} B asgid/{peer}: msg/s "
-                  f"{ratio(a and a.msgs, p and p.msgs)}   p99 {ratio(a and a.p99_ms, p and p.p99_ms)}")
+                  f"{ratio(a and a.msgs, p and p.msgs)}   p99 {ratio(a and a.p99_ms, p and p.p99_ms)}"
+                  f"   msg/CPU-s {ratio(a and per_cpu(a), p and per_cpu(p))}")
         if idle_res:
             a, p = idle_by.get("asgid"), idle_by.get(peer)
             print(f"  idle memory   asgid/{peer}: bytes per WebSocket "
@@ -517,7 +525,8 @@ def print_report(args, echo: list[EchoResult], idle_res: list[IdleResult], machi
         for size in args.sizes if echo else []:
             a, p = by.get(("granian", size)), by.get(("uvicorn", size))
             print(f"  echo {size:>6} B granian/uvicorn: msg/s "
-                  f"{ratio(a and a.msgs, p and p.msgs)}   p99 {ratio(a and a.p99_ms, p and p.p99_ms)}")
+                  f"{ratio(a and a.msgs, p and p.msgs)}   p99 {ratio(a and a.p99_ms, p and p.p99_ms)}"
+                  f"   msg/CPU-s {ratio(a and per_cpu(a), p and per_cpu(p))}")
         if idle_res:
             a, p = idle_by.get("granian"), idle_by.get("uvicorn")
             print(f"  idle memory   granian/uvicorn: bytes per WebSocket "

@@ -154,7 +154,9 @@ def test_fastapi_endpoint(ws_server):
         for text in ("a", "bc"):
             ws.send(text)
             assert json.loads(ws.recv(timeout=5)) == {"item": 42, "echo": "=" + text}
-    # A path that does not validate: FastAPI closes before accepting (403).
+    # A path that does not validate: FastAPI closes before accepting (403). Its handler sends
+    # websocket.close with the validation errors (a list) as the reason: servers must not
+    # turn that into a 500 (uvicorn does not).
     with pytest.raises(InvalidStatus) as info:
         connect(srv, "/items/not-a-number")
     assert info.value.response.status_code == 403

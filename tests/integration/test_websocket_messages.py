@@ -1,7 +1,6 @@
 """Data messages both ways: text and binary echo, 1 MB messages with and without
 permessage-deflate, fragmented messages reassembled with control frames between the fragments
-(RFC 6455 section 5.4), subprotocols and extra headers from websocket.accept, and the same
-through Starlette and FastAPI endpoints."""
+(RFC 6455 section 5.4), and the same through Starlette and FastAPI endpoints."""
 
 from __future__ import annotations
 
@@ -20,16 +19,6 @@ APP = "ws_app:app"
 @pytest.fixture
 def srv(ws_server):
     return ws_server(APP)
-
-
-def read_message(ws: RawWebSocket, timeout: float = 5.0) -> tuple[int, bytes]:
-    """One whole data message from the server, however it fragmented it."""
-    first = ws.read_until((TEXT, BINARY), timeout)
-    parts, f = [first.payload], first
-    while not f.fin:
-        f = ws.read_until((CONT,), timeout)
-        parts.append(f.payload)
-    return first.opcode, b"".join(parts)
 
 
 def test_echo_text_and_binary(srv):
@@ -75,7 +64,7 @@ def test_fragmented_text_with_interleaved_ping(srv):
         ws.send_frame(CONT, text[cut + 3:], fin=True)
         pong = ws.read_until((PONG,))
         assert pong.payload == b"in-between"
-        assert read_message(ws) == (TEXT, text)
+        assert ws.read_message() == (TEXT, text)
 
 
 def test_fragmented_binary_in_many_pieces(srv):
@@ -84,9 +73,9 @@ def test_fragmented_binary_in_many_pieces(srv):
     with RawWebSocket(srv.port, "/echo").open() as ws:
         for i, piece in enumerate(pieces):
             ws.send_frame(BINARY if i == 0 else CONT, piece, fin=i == len(pieces) - 1)
-        assert read_message(ws) == (BINARY, data)
+        assert ws.read_message() == (BINARY, data)
         ws.send_frame(TEXT, b"after")  # the connection goes on after a fragmented message
-        assert read_message(ws) == (TEXT, b"after")
+        assert ws.read_message() == (TEXT, b"after")
 
 
 def test_ping_is_answered_with_its_payload(srv):
@@ -95,38 +84,7 @@ def test_ping_is_answered_with_its_payload(srv):
         assert ws.read_until((PONG,)).payload == b"p" * 125
         ws.send_frame(PONG, b"unsolicited")  # RFC 6455 5.5.3: no answer expected
         ws.send_frame(TEXT, b"still open")
-        assert read_message(ws) == (TEXT, b"still open")
-
-
-# ---------------------------------------------------------------------------------------
-# Subprotocols and accept headers
-# ---------------------------------------------------------------------------------------
-
-def test_chosen_subprotocol_and_extra_headers(srv):
-    with connect(srv, "/extras?pick=superchat", subprotocols=["chat", "superchat"]) as ws:
-        assert ws.subprotocol == "superchat"
-        assert ws.response.headers["Sec-WebSocket-Protocol"] == "superchat"
-        assert ws.response.headers["x-extra"] == "yes"
-        assert ws.response.headers["set-cookie"] == "session=1"
-        assert json.loads(ws.recv(timeout=5)) == ["chat", "superchat"]
-        ws.send("hi")
-        assert ws.recv(timeout=5) == "hi"
-
-
-def test_no_subprotocol_chosen_means_no_header(srv):
-    with RawWebSocket(srv.port, "/extras?pick=none",
-                      extra_headers=[("Sec-WebSocket-Protocol", "chat, superchat")]).open() as ws:
-        assert ws.response.header("sec-websocket-protocol") is None
-        assert ws.response.header("x-extra") == "yes"
-        assert read_message(ws) == (TEXT, b'["chat", "superchat"]')
-
-
-def test_subprotocols_from_repeated_headers(srv):
-    with RawWebSocket(srv.port, "/extras?pick=b",
-                      extra_headers=[("Sec-WebSocket-Protocol", "a"),
-                                     ("Sec-WebSocket-Protocol", "b, c")]).open() as ws:
-        assert ws.response.header("sec-websocket-protocol") == "b"
-        assert read_message(ws) == (TEXT, b'["a", "b", "c"]')
+        assert ws.read_message() == (TEXT, b"still open")
 
 
 # ---------------------------------------------------------------------------------------

@@ -242,6 +242,15 @@ class RawWebSocket:
             elif f.opcode not in (PING, PONG):
                 raise AssertionError(f"expected opcode in {opcodes}, got {f}")
 
+    def read_message(self, timeout: float = 5.0) -> tuple[int, bytes]:
+        """One whole data message from the server, however it fragmented it: (opcode, data)."""
+        first = self.read_until((TEXT, BINARY), timeout)
+        parts, f = [first.payload], first
+        while not f.fin:
+            f = self.read_until((CONT,), timeout)
+            parts.append(f.payload)
+        return first.opcode, b"".join(parts)
+
     def expect_close(self, code: int, timeout: float = 5.0) -> Frame:
         """Reads until the server's close frame (data frames before it are skipped: the app
         may have been sending) and checks its code; then the TCP connection must end."""

@@ -4,6 +4,7 @@ Targets (run with the working directory set to bench/):
   apps:hello  GET /  -> 200 text/plain "Hello, world!"
   apps:json   GET /  -> 200 application/json, a small dict serialised with json.dumps
   apps:echo   POST / -> 200 application/octet-stream, the request body sent back
+  apps:ws_echo  WebSocket: every message sent back as it came (GET / answers as hello)
 
 Every app also answers GET /_info with a JSON description of the process serving it (event
 loop class, the Python modules on the call stack of the app, pid). bench/run.py uses it to
@@ -136,3 +137,33 @@ async def echo(scope, receive, send):
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def ws_echo(scope, receive, send):
+    """WebSocket echo (bench/ws_echo.py): accepts, then sends every message back as it came.
+    The text message "_info" is answered with the /_info description instead, from inside the
+    WebSocket connection, so the harness can prove which WebSocket implementation served it.
+    HTTP requests get the other apps' /_info and hello answers."""
+    if scope["type"] == "websocket":
+        await receive()  # websocket.connect
+        await send({"type": "websocket.accept"})
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.receive":
+                text = message.get("text")
+                if text == "_info":
+                    info = {}
+
+                    async def capture(m):
+                        if m["type"] == "http.response.body":
+                            info["body"] = m["body"]
+
+                    await _info(capture)
+                    await send({"type": "websocket.send", "text": info["body"].decode()})
+                elif text is not None:
+                    await send({"type": "websocket.send", "text": text})
+                else:
+                    await send({"type": "websocket.send", "bytes": message["bytes"]})
+            else:  # websocket.disconnect
+                return
+    await hello(scope, receive, send)

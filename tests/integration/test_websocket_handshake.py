@@ -75,8 +75,10 @@ def test_upgrade_with_a_body_is_400(srv, framing):
 def test_scope(srv):
     with connect(srv, "/scope?a=1&b=%20", additional_headers={"X-Custom": "v1"},
                  subprotocols=["chat", "superchat"]) as ws:
-        view = json.loads(ws.recv(timeout=5))
+        # Before recv(): the app returns after sending, and the client closes its socket
+        # once the server's close frame arrives.
         local_port = ws.socket.getsockname()[1]
+        view = json.loads(ws.recv(timeout=5))
     assert view["type"] == "websocket"
     assert view["asgi"] == {"version": "3.0", "spec_version": "2.4"}
     assert view["http_version"] == "1.1"

@@ -4,10 +4,12 @@
 #   http_parser_fuzz      (a third)      the pure request parser: pieces, limits, split vs whole
 #   http_connection_fuzz  (the rest)     the whole HTTP/1.1 protocol over a socketpair: one
 #                                        well-formed response per request, no desync
+#   proxy_protocol_fuzz   (a tenth, >=1) the PROXY protocol header parser: verdicts final,
+#                                        lengths bounded (small input space: little time)
 # Each starts from its checked-in seed corpus (tests/fuzz/corpus/http_parser, .../http_connection)
 # with its dictionary (tests/fuzz/http_parser.dict, tests/fuzz/http_connection.dict). New inputs go to a temporary directory, removed at the end (the
 # tree is never written to); a crashing input is kept as build-fuzz/artifacts/<name>-crash-*.
-# Both targets run even if the first fails; the exit status is non-zero if either found one.
+# Every target runs even if one fails; the exit status is non-zero if any found something.
 #
 # To read a finding: build-fuzz/tests/<name> build-fuzz/artifacts/<file> reruns it
 # (HTTP_CONNECTION_FUZZ_VERBOSE=1 makes the connection target print what happened).
@@ -17,11 +19,13 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 build=build-fuzz
 parser_seconds=$((seconds / 3 > 0 ? seconds / 3 : 1))
-connection_seconds=$((seconds - parser_seconds > 0 ? seconds - parser_seconds : 1))
+proxy_seconds=$((seconds / 10 > 0 ? seconds / 10 : 1))
+connection_seconds=$((seconds - parser_seconds - proxy_seconds > 0 ?
+  seconds - parser_seconds - proxy_seconds : 1))
 
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DASGID_FUZZ=ON -DASGID_TESTS=ON >/dev/null
-ninja -C "$build" -j2 http_parser_fuzz http_connection_fuzz
+ninja -C "$build" -j2 http_parser_fuzz http_connection_fuzz proxy_protocol_fuzz
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/asgid-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -43,4 +47,5 @@ run() {
 status=0
 run http_parser_fuzz "$parser_seconds" 8192 || status=1
 run http_connection_fuzz "$connection_seconds" 8192 || status=1
+run proxy_protocol_fuzz "$proxy_seconds" 512 || status=1
 exit "$status"

@@ -60,6 +60,7 @@ struct Settings {
   int limit_request_fields = 100;          // header fields (431 beyond)
   int limit_request_field_size = 8190;     // bytes in one header line (431 beyond)
   int limit_request_headers_size = 65536;  // bytes in all header lines together (431 beyond)
+  int limit_request_body = 0;              // bytes in a request body (413 beyond); 0 = no limit
 
   // WebSocket.
   WsImpl ws = WsImpl::kAuto;           // kNone: upgrade requests are served as plain HTTP

@@ -156,6 +156,11 @@ std::vector<SettingSpec> buildTable() {
       intSetting({"limit_request_headers_size", "--limit-request-headers-size",
                   "Most bytes in all header lines together; more gets 431."},
                  &S::limit_request_headers_size, kAtLeastOne),
+      intSetting({"limit_request_body", "--limit-request-body",
+                  "Largest request body in bytes; larger gets 413 and the connection closes. "
+                  "0 means no limit.",
+                  "BYTES"},
+                 &S::limit_request_body, kAtLeastZero),
 
       // WebSocket.
       enumSetting({"ws", "--ws",

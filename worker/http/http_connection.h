@@ -76,6 +76,8 @@ class HttpConnection final : public net::Protocol, public Exchange, private Pars
 
   void feed(const char* data, size_t size);
   void failRequest(int status);
+  bool bodyOverLimit(uint64_t bytes) const;
+  void rejectLongBody();
   void advance();
   void nextRequest();
   void setState(State state);
@@ -110,6 +112,7 @@ class HttpConnection final : public net::Protocol, public Exchange, private Pars
   std::vector<Header> response_headers_;
   ResponsePlan plan_;
   uint64_t body_bytes_sent_ = 0;
+  uint64_t body_received_ = 0;  // request body bytes so far (--limit-request-body)
   uint64_t request_start_ns_ = 0;
   bool counted_active_ = false;
 

@@ -30,7 +30,8 @@ struct ServerOptions {
   double timeout_request_header;
   double timeout_request_body;
   double timeout_send;
-  int limit_concurrency;  // 0: none
+  int limit_concurrency;        // 0: none
+  uint64_t limit_request_body;  // bytes of a request body (413 beyond); 0: none
   bool server_header;
   bool date_header;
   std::vector<Header> extra_headers;

@@ -19,6 +19,7 @@ ServerOptions serverOptions(const config::Settings& settings) {
   options.timeout_request_body = settings.timeout_request_body;
   options.timeout_send = settings.timeout_send;
   options.limit_concurrency = settings.limit_concurrency;
+  options.limit_request_body = static_cast<uint64_t>(settings.limit_request_body);
   options.server_header = settings.server_header;
   options.date_header = settings.date_header;
   options.extra_headers = settings.headers;

@@ -130,6 +130,8 @@ void HttpConnection::feed(const char* data, size_t size) {
 
 void HttpConnection::onRequestHead(RequestHead& head) {
   head_ = std::move(head);
+  origin_ = requestOrigin(head_, transport_.peer(), transport_.unixSocket(), transport_.local(),
+                          server_.options().proxy);
   keep_alive_ = head_.keep_alive && !shutdown_requested_;
   if (log::accessEnabled()) request_start_ns_ = monotonicNs();
   setState(State::kInRequest);
@@ -205,8 +207,8 @@ void HttpConnection::updateReading() {
 }
 
 RequestInfo HttpConnection::info() const {
-  return RequestInfo{head_,  transport_.peer(), transport_.local(), transport_.unixSocket(),
-                     "http", transport_.id()};
+  return RequestInfo{head_,          origin_.client, origin_.server, !origin_.client_known,
+                     origin_.scheme, transport_.id()};
 }
 
 void HttpConnection::attach(RequestObserver* observer) {
@@ -529,8 +531,17 @@ void HttpConnection::logAccess(int status) {
   request_logged_ = true;
   double ms = static_cast<double>(monotonicNs() - request_start_ns_) / 1e6;
   const char* peer = transport_.unixSocket() ? "unix" : transport_.peer().host.c_str();
+  int port = transport_.peer().port;
+  if (!head_.method.empty()) {  // the client a trusted proxy named (the head was read)
+    if (origin_.client_known) {
+      peer = origin_.client.host.c_str();
+    } else if (!transport_.unixSocket()) {
+      peer = "-";  // the proxy said "unknown"
+    }
+    port = origin_.client.port;
+  }
   log::access().info(
-      "{}:{} - \"{} {} HTTP/{}.{}\" {} {} {:.3f}ms", peer, transport_.peer().port,
+      "{}:{} - \"{} {} HTTP/{}.{}\" {} {} {:.3f}ms", peer, port,
       log::sanitize(head_.method, 32),
       log::sanitize(head_.original_target.empty() ? head_.target : head_.original_target),
       head_.http_major, head_.http_minor, status, body_bytes_sent_, ms);

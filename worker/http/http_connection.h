@@ -25,6 +25,7 @@
 
 #include "worker/http/exchange.h"
 #include "worker/http/http_parser.h"
+#include "worker/http/request_origin.h"
 #include "worker/http/response_head.h"
 #include "worker/net/protocol.h"
 #include "worker/net/transport.h"
@@ -96,6 +97,7 @@ class HttpConnection final : public net::Protocol, public Exchange, private Pars
   State state_ = State::kIdle;
   HttpParser parser_;
   RequestHead head_;
+  RequestOrigin origin_;  // client, server and scheme of head_, after trusted proxies' word
   std::string pending_;  // bytes read past the current message (pipelining)
   std::string body_;     // request body waiting for the app
   RequestObserver* observer_ = nullptr;

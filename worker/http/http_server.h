@@ -14,6 +14,7 @@
 #include "config/settings.h"
 #include "worker/http/exchange.h"
 #include "worker/http/http_parser.h"
+#include "worker/http/request_origin.h"
 #include "worker/http/response_head.h"
 #include "worker/net/acceptor.h"
 #include "worker/net/transport_set.h"
@@ -35,6 +36,10 @@ struct ServerOptions {
   bool server_header;
   bool date_header;
   std::vector<Header> extra_headers;
+  ProxyOptions proxy;  // whose proxy headers to believe, and which
+  // --proxy-protocol: every listener expects a PROXY protocol header (ListenerInfo says so
+  // per listener).
+  bool proxy_protocol = false;
 };
 
 ServerOptions serverOptions(const config::Settings& settings);
@@ -83,6 +88,8 @@ class HttpServer {
 
  private:
   void checkDrained();
+  // Makes `transport` speak HTTP/1.1, first given `leftover` (bytes after a PROXY header).
+  void startHttp(net::Transport& transport, std::string leftover);
 
   struct ev_loop* loop_;
   ServerOptions options_;

@@ -23,6 +23,11 @@ ServerOptions serverOptions(const config::Settings& settings) {
   options.server_header = settings.server_header;
   options.date_header = settings.date_header;
   options.extra_headers = settings.headers;
+  options.proxy.proxy_headers = settings.proxy_headers;
+  options.proxy.forwarded_header = settings.forwarded_header;
+  options.proxy.forwarded_host = settings.forwarded_host;
+  options.proxy.trusted = AddressSet::parse(settings.forwarded_allow_ips);  // checked on load
+  options.proxy_protocol = settings.proxy_protocol;
   return options;
 }
 

@@ -4,6 +4,7 @@ peer, the connection is closed without an answer."""
 
 import json
 import os
+import signal
 import socket
 import struct
 import tempfile
@@ -181,3 +182,41 @@ def test_unix_listener(server):
         scope, _ = scope_after(None, v2(1, 0x31, src + dst), uds=path)
         assert scope["client"] is None
         assert scope["server"] == ["/run/haproxy.sock", None]
+
+
+def test_binary_upgrade_keeps_each_listeners_choice(tmp_path):
+    """USR2: the new master inherits the sockets, and which of them take the PROXY protocol
+    (the socket itself cannot tell)."""
+    from master_support import MasterServer, reap, read_pid_file, set_child_subreaper, wait_gone
+    from support import poll
+
+    plain, proxied = free_port(), free_port()
+    pid_file = tmp_path / "asgid.pid"
+    set_child_subreaper(True)
+    srv = MasterServer("proxy_app:app", ["--bind", f"127.0.0.1:{plain}", "--bind",
+                                         f"proxy:127.0.0.1:{proxied}", "--pid", pid_file],
+                       add_port=False)
+    try:
+        srv.start()
+        srv.adopted = True
+        srv.signal(signal.SIGUSR2)
+        new_master = poll(lambda: (lambda p: p if p and p != srv.pid else None)(
+            read_pid_file(pid_file)), 20)
+        if new_master:
+            srv.other_masters.append(new_master)
+        assert new_master, srv.stderr_text()[-3000:]
+        assert srv.wait_exit(20) == 0
+        scope, local_port = scope_after(plain, b"")
+        assert scope["client"] == ["127.0.0.1", local_port]
+        scope, _ = scope_after(proxied, b"PROXY TCP4 203.0.113.5 198.51.100.2 7 8\r\n")
+        assert scope["client"] == ["203.0.113.5", 7]
+        with RawConnection(proxied) as conn:
+            conn.send(REQUEST)
+            assert closed_without_answer(conn)
+        os.kill(new_master, signal.SIGTERM)
+        code = reap(new_master, 15)
+        assert code == 0 or (code is None and wait_gone(new_master, 15)), code
+    finally:
+        problems = srv.finish()
+        set_child_subreaper(False)
+    assert not problems, problems

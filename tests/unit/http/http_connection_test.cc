@@ -690,5 +690,68 @@ TEST_F(ConnectionTest, NoBodyLimitByDefault) {
   close(fd);
 }
 
+// --proxy-protocol: the PROXY header is read by its own stage, then HTTP/1.1 takes over with
+// the bytes after it, and the header's addresses are the request's.
+TEST_F(ConnectionTest, ProxyHeaderAddressesReachTheRequest) {
+  std::string seen;
+  handler_.on_request = [&seen](Exchange& c) {
+    RequestInfo info = c.info();
+    seen = info.peer.host;
+    seen.append(":").append(std::to_string(info.peer.port)).append(" ").append(info.local.host);
+    seen.append(":").append(std::to_string(info.local.port));
+    respond(c, "ok");
+  };
+  ServerOptions options = serverOptions(config::Settings{});
+  options.proxy_protocol = true;
+  startServer(options);
+  int fd = connectClient();
+  sendText(fd,
+           "PROXY TCP4 203.0.113.5 198.51.100.2 56324 443\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string got =
+      receive(fd, [](const std::string& t) { return t.find("\r\n\r\nok") != std::string::npos; });
+  EXPECT_EQ(got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << got;
+  EXPECT_EQ(seen, "203.0.113.5:56324 198.51.100.2:443");
+  // The same connection goes on as HTTP/1.1 (no second PROXY header).
+  sendText(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  got = receive(fd, [](const std::string& t) { return t.find("\r\n\r\nok") != std::string::npos; });
+  EXPECT_EQ(got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << got;
+  EXPECT_EQ(handler_.requests, 2);
+  close(fd);
+}
+
+TEST_F(ConnectionTest, ProxyHeaderFromAnUntrustedPeerIsRefused) {
+  ServerOptions options = serverOptions(config::Settings{});
+  options.proxy_protocol = true;
+  options.proxy.trusted = AddressSet::parse("10.0.0.1");
+  startServer(options);
+  int fd = connectClient();
+  sendText(fd, "PROXY TCP4 203.0.113.5 198.51.100.2 1 2\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  bool closed = false;
+  std::string got = receive(
+      fd, [](const std::string&) { return false; }, &closed, 3000);
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(got, "");
+  EXPECT_EQ(handler_.requests, 0);
+  close(fd);
+}
+
+TEST_F(ConnectionTest, MissingOrSlowProxyHeaderCloses) {
+  ServerOptions options = serverOptions(config::Settings{});
+  options.proxy_protocol = true;
+  options.timeout_request_header = 0.2;
+  startServer(options);
+  for (const char* sent : {"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "PROXY TCP4 203.0"}) {
+    int fd = connectClient();
+    sendText(fd, sent);
+    bool closed = false;
+    std::string got = receive(
+        fd, [](const std::string&) { return false; }, &closed, 3000);
+    EXPECT_TRUE(closed) << sent;
+    EXPECT_EQ(got, "") << sent;
+    close(fd);
+  }
+  EXPECT_EQ(handler_.requests, 0);
+}
+
 }  // namespace
 }  // namespace asgid::http

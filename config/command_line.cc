@@ -75,9 +75,6 @@ void rejectSwitchValues(int argc, const char* const* argv) {
 // uvicorn flags people bring along that asgid does not offer (yet): named plainly instead of
 // getting a look-alike suggestion ("--reload" is not "--preload").
 constexpr std::string_view kUvicornOnly[] = {"--env-file",
-                                             "--proxy-headers",
-                                             "--no-proxy-headers",
-                                             "--forwarded-allow-ips",
                                              "--ssl-keyfile",
                                              "--ssl-certfile",
                                              "--ssl-keyfile-password",

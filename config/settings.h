@@ -60,6 +60,14 @@ struct Settings {
   int limit_request_fields = 100;          // header fields (431 beyond)
   int limit_request_field_size = 8190;     // bytes in one header line (431 beyond)
   int limit_request_headers_size = 65536;  // bytes in all header lines together (431 beyond)
+  int limit_request_body = 0;              // bytes in a request body (413 beyond); 0 = no limit
+
+  // Proxies: whose word about the client to believe (worker/http/request_origin.h).
+  bool proxy_headers = true;                          // X-Forwarded-For/Proto from trusted peers
+  std::string forwarded_allow_ips = "127.0.0.1,::1";  // default $FORWARDED_ALLOW_IPS, as uvicorn
+  bool forwarded_header = false;                      // RFC 7239 Forwarded from trusted peers
+  bool forwarded_host = false;                        // X-Forwarded-Host/Port, Forwarded host=
+  bool proxy_protocol = false;  // every listener expects a PROXY header (v1 or v2)
 
   // WebSocket.
   WsImpl ws = WsImpl::kAuto;           // kNone: upgrade requests are served as plain HTTP

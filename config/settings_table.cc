@@ -6,6 +6,9 @@
 
 #include <cctype>
 #include <climits>
+#include <stdexcept>
+
+#include "common/address_set.h"
 
 namespace asgid::config {
 namespace {
@@ -39,6 +42,14 @@ std::string formatInt(const int& value) {
 std::string parseNonEmptyText(std::string_view text) {
   checkNotEmpty(text);
   return std::string(text);
+}
+
+void checkAddressList(std::string_view text) {
+  try {
+    AddressSet::parse(text);
+  } catch (const std::invalid_argument& e) {
+    throw ValueError(e.what());
+  }
 }
 
 int parseFd(std::string_view text) {
@@ -78,8 +89,9 @@ std::vector<SettingSpec> buildTable() {
       intSetting({"backlog", "--backlog", "Connections the kernel queues before accept()."},
                  &S::backlog, {.min = 1, .max = 65535}),
       listSetting({"bind", "--bind",
-                   "Listen on HOST:PORT, [IPV6]:PORT or unix:PATH (repeatable); when given, "
-                   "--host, --port and --uds are not used.",
+                   "Listen on HOST:PORT, [IPV6]:PORT or unix:PATH (repeatable), each optionally "
+                   "prefixed with proxy: for the PROXY protocol; when given, --host, --port and "
+                   "--uds are not used.",
                    "ADDRESS"},
                   &S::bind, parseBindAddress, formatText),
       listSetting({"fds", "--fd",
@@ -156,6 +168,36 @@ std::vector<SettingSpec> buildTable() {
       intSetting({"limit_request_headers_size", "--limit-request-headers-size",
                   "Most bytes in all header lines together; more gets 431."},
                  &S::limit_request_headers_size, kAtLeastOne),
+      intSetting({"limit_request_body", "--limit-request-body",
+                  "Largest request body in bytes; larger gets 413 and the connection closes. "
+                  "0 means no limit.",
+                  "BYTES"},
+                 &S::limit_request_body, kAtLeastZero),
+
+      // Proxies.
+      switchSetting({"proxy_headers", "--proxy-headers/--no-proxy-headers",
+                     "Believe X-Forwarded-For and X-Forwarded-Proto from --forwarded-allow-ips "
+                     "peers."},
+                    &S::proxy_headers),
+      withFallbackEnv(
+          stringSetting({"forwarded_allow_ips", "--forwarded-allow-ips",
+                         "Peers trusted to name the client: comma-separated IPs, networks "
+                         "(10.0.0.0/8), * (everyone) and unix (Unix-socket peers).",
+                         "LIST"},
+                        &S::forwarded_allow_ips, checkAddressList),
+          "FORWARDED_ALLOW_IPS"),
+      switchSetting({"forwarded_header", "--forwarded-header",
+                     "Believe the RFC 7239 Forwarded header from trusted peers (it then wins "
+                     "over X-Forwarded-*)."},
+                    &S::forwarded_header),
+      switchSetting({"forwarded_host", "--forwarded-host",
+                     "Take the host and port (scope server, Host header) from "
+                     "X-Forwarded-Host/-Port or Forwarded host= of trusted peers."},
+                    &S::forwarded_host),
+      switchSetting({"proxy_protocol", "--proxy-protocol",
+                     "Expect a PROXY protocol header (v1 or v2) from trusted peers on every "
+                     "listener; per listener: --bind proxy:ADDRESS."},
+                    &S::proxy_protocol),
 
       // WebSocket.
       enumSetting({"ws", "--ws",
@@ -325,6 +367,18 @@ void checkAppName(std::string_view text) {
 }
 
 std::string parseBindAddress(std::string_view text) {
+  // "proxy:" before a whole address (which always holds a ':') asks for the PROXY protocol on
+  // that listener; "proxy:8000" alone stays the host named proxy.
+  if (text.starts_with(kProxyBindPrefix) &&
+      text.find(':', kProxyBindPrefix.size()) != std::string_view::npos) {
+    std::string_view address = text.substr(kProxyBindPrefix.size());
+    if (address.starts_with(kProxyBindPrefix) &&
+        address.find(':', kProxyBindPrefix.size()) != std::string_view::npos) {
+      throw ValueError(quote(text) + " says proxy: twice");
+    }
+    parseBindAddress(address);
+    return std::string(text);
+  }
   if (text.starts_with("unix:")) {
     std::string_view path = text.substr(5);
     if (path.empty()) throw ValueError(quote(text) + " has no path after 'unix:'");

@@ -26,9 +26,11 @@ std::string formatHeader(const std::pair<std::string, std::string>& header);
 void checkAppName(std::string_view text);
 
 // --bind: HOST:PORT, [IPV6]:PORT (optionally [IPV6%ZONE]:PORT) or unix:PATH, with a port of
-// 0..65535 and a path that fits sockaddr_un. Returns the text as given; the master resolves
-// it when it binds. Throws ValueError.
+// 0..65535 and a path that fits sockaddr_un, optionally after kProxyBindPrefix (the listener
+// expects the PROXY protocol). Returns the text as given; the master resolves it when it
+// binds. Throws ValueError.
 std::string parseBindAddress(std::string_view text);
+inline constexpr std::string_view kProxyBindPrefix = "proxy:";
 
 // A Unix socket path must fit in sockaddr_un. Throws ValueError.
 void checkSocketPath(std::string_view text);

@@ -13,6 +13,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "config/settings_table.h"
+
 namespace asgid::master {
 namespace {
 
@@ -133,15 +135,18 @@ BoundListener adopt(int fd, const std::string& origin) {
   return listener;
 }
 
-std::vector<int> inheritedFds() {
+std::vector<int> inheritedFds(std::vector<bool>& proxy_protocol) {
   std::vector<int> fds;
-  // A binary upgrade (USR2) hands its listeners to the new master.
+  // A binary upgrade (USR2) hands its listeners to the new master ("3,4p": 'p' marks a
+  // listener that takes the PROXY protocol, which the socket itself cannot tell).
   if (const char* list = getenv(kInheritFdsEnv)) {
     std::string text = list;
     size_t start = 0;
     while (start < text.size()) {
       size_t comma = text.find(',', start);
-      fds.push_back(std::stoi(text.substr(start, comma - start)));
+      std::string item = text.substr(start, comma - start);
+      fds.push_back(std::stoi(item));
+      proxy_protocol.push_back(item.ends_with('p'));
       if (comma == std::string::npos) break;
       start = comma + 1;
     }
@@ -160,7 +165,14 @@ std::vector<int> inheritedFds() {
   return fds;
 }
 
-BoundListener bindAddress(const std::string& address, const config::Settings& settings) {
+BoundListener bindAddress(std::string address, const config::Settings& settings) {
+  if (address.starts_with(config::kProxyBindPrefix) &&
+      address.find(':', config::kProxyBindPrefix.size()) != std::string::npos) {
+    BoundListener listener = bindAddress(address.substr(config::kProxyBindPrefix.size()), settings);
+    listener.info.proxy_protocol = true;
+    listener.url += " (PROXY protocol)";
+    return listener;
+  }
   if (address.rfind("unix:", 0) == 0) {
     return bindUnix(address.substr(5), settings.backlog, settings.uds_perms);
   }
@@ -177,9 +189,13 @@ BoundListener bindAddress(const std::string& address, const config::Settings& se
 
 std::vector<BoundListener> bindListeners(const config::Settings& settings) {
   std::vector<BoundListener> listeners;
-  std::vector<int> inherited = inheritedFds();
+  std::vector<bool> inherited_proxy;
+  std::vector<int> inherited = inheritedFds(inherited_proxy);
   bool upgraded = !inherited.empty();
-  for (int fd : inherited) listeners.push_back(adopt(fd, "inherited socket"));
+  for (size_t i = 0; i < inherited.size(); ++i) {
+    listeners.push_back(adopt(inherited[i], "inherited socket"));
+    listeners.back().info.proxy_protocol = i < inherited_proxy.size() && inherited_proxy[i];
+  }
   if (upgraded && getenv("ASGID_UPGRADE_PARENT") != nullptr) return listeners;
   for (int fd : settings.fds) listeners.push_back(adopt(fd, "--fd"));
   for (const auto& address : settings.bind) listeners.push_back(bindAddress(address, settings));

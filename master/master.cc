@@ -657,6 +657,7 @@ void Master::upgrade() {
   for (const auto& listener : listeners_) {
     if (!fds.empty()) fds += ",";
     fds += std::to_string(listener.fd.get());
+    if (listener.info.proxy_protocol) fds += "p";  // see inheritedFds() in listener.cc
   }
   pid_t pid = fork();
   if (pid < 0) {

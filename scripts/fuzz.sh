@@ -2,10 +2,12 @@
 # Builds the libFuzzer targets with clang (build-fuzz, -DASGID_FUZZ=ON) and runs each for a
 # share of $1 seconds (default 60, in total):
 #   http_parser_fuzz      (a third)      the pure request parser: pieces, limits, split vs whole
-#   http_connection_fuzz  (a third)      the whole HTTP/1.1 protocol over a socketpair: one
+#   http_connection_fuzz  (the rest)     the whole HTTP/1.1 protocol over a socketpair: one
 #                                        well-formed response per request, no desync
-#   ws_frame_fuzz         (the rest)     the WebSocket frame reader (hybi13 + bounded deflate):
+#   ws_frame_fuzz         (a quarter)    the WebSocket frame reader (hybi13 + bounded deflate):
 #                                        valid UTF-8, limits kept, whole and split reads agree
+#   proxy_protocol_fuzz   (a tenth, >=1) the PROXY protocol header parser: verdicts final,
+#                                        lengths bounded (small input space: little time)
 # Each starts from its checked-in seed corpus (tests/fuzz/corpus/<name without _fuzz>) with
 # its dictionary (tests/fuzz/<name without _fuzz>.dict). New inputs go to a temporary directory, removed at the end (the
 # tree is never written to); a crashing input is kept as build-fuzz/artifacts/<name>-crash-*.
@@ -19,12 +21,14 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 build=build-fuzz
 parser_seconds=$((seconds / 3 > 0 ? seconds / 3 : 1))
-connection_seconds=$parser_seconds
-ws_seconds=$((seconds - 2 * parser_seconds > 0 ? seconds - 2 * parser_seconds : 1))
+proxy_seconds=$((seconds / 10 > 0 ? seconds / 10 : 1))
+ws_seconds=$((seconds / 4 > 0 ? seconds / 4 : 1))
+connection_seconds=$((seconds - parser_seconds - proxy_seconds - ws_seconds > 0 ?
+  seconds - parser_seconds - proxy_seconds - ws_seconds : 1))
 
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DASGID_FUZZ=ON -DASGID_TESTS=ON >/dev/null
-ninja -C "$build" -j2 http_parser_fuzz http_connection_fuzz ws_frame_fuzz
+ninja -C "$build" -j2 http_parser_fuzz http_connection_fuzz ws_frame_fuzz proxy_protocol_fuzz
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/asgid-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -47,4 +51,5 @@ status=0
 run http_parser_fuzz "$parser_seconds" 8192 || status=1
 run http_connection_fuzz "$connection_seconds" 8192 || status=1
 run ws_frame_fuzz "$ws_seconds" 16384 || status=1
+run proxy_protocol_fuzz "$proxy_seconds" 512 || status=1
 exit "$status"

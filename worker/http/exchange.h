@@ -21,13 +21,16 @@ using net::Endpoint;
 using net::ReleaseFn;
 
 // What the application is told about a request: the head and where it came from. The
-// references are valid while the exchange is attached.
+// references are valid while the exchange is attached. The addresses and the scheme are the
+// effective ones (worker/http/request_origin.h): the PROXY protocol's addresses when the
+// listener takes it, then what a trusted proxy's headers say; the scope's client, server and
+// scheme are these values as they are.
 struct RequestInfo {
   const RequestHead& head;
-  const Endpoint& peer;
-  const Endpoint& local;
-  bool unix_socket = false;    // the peer is on a Unix socket (no client address)
-  std::string_view scheme;     // "http" (or "https" behind TLS)
+  const Endpoint& peer;        // the client (scope["client"])
+  const Endpoint& local;       // the server (scope["server"])
+  bool unix_socket = false;    // no client address: a Unix-socket peer, or a proxy's "unknown"
+  std::string_view scheme;     // "http" or "https"; a WebSocket scope maps them to ws/wss
   uint64_t connection_id = 0;  // for log lines
 };
 

@@ -129,9 +129,20 @@ void HttpConnection::feed(const char* data, size_t size) {
 
 void HttpConnection::onRequestHead(RequestHead& head) {
   head_ = std::move(head);
+  origin_ = requestOrigin(head_, transport_.peer(), transport_.unixSocket(), transport_.local(),
+                          server_.options().proxy);
   keep_alive_ = head_.keep_alive && !shutdown_requested_;
   if (log::accessEnabled()) request_start_ns_ = monotonicNs();
   setState(State::kInRequest);
+  if (bodyOverLimit(head_.content_length.value_or(0))) {
+    // The declared length says it: answer before the app runs and before a body byte is read
+    // (the lingering close drops what the client sends anyway), as nginx and gunicorn do.
+    log::clientNoise("conn {} {}: Content-Length {} over --limit-request-body {}: 413",
+                     transport_.id(), transport_.peer().host, *head_.content_length,
+                     server_.options().limit_request_body);
+    respondError(413);
+    return;
+  }
   const int limit = server_.options().limit_concurrency;
   if (limit > 0 && server_.activeRequests() >= static_cast<size_t>(limit)) {
     log::clientNoise("conn {} {}: over --limit-concurrency {}: 503", transport_.id(),
@@ -165,8 +176,8 @@ void HttpConnection::upgrade(const char* data, size_t size) {
   std::string leftover(data, size);
   leftover.append(pending_);
   pending_.clear();
-  Upgrader::Refusal refusal =
-      server_.upgrader()->upgrade(transport_, head_, std::move(leftover), request_start_ns_);
+  Upgrader::Refusal refusal = server_.upgrader()->upgrade(transport_, head_, origin_,
+                                                          std::move(leftover), request_start_ns_);
   if (refusal.status == 0) {
     // The transport speaks the new protocol now; this object is retired and deleted after
     // this loop turn, and must not touch the transport again.
@@ -181,8 +192,34 @@ void HttpConnection::upgrade(const char* data, size_t size) {
 
 void HttpConnection::onBody(std::string_view data) {
   if (state_ != State::kInRequest || response_complete_) return;  // nobody will read it
+  body_received_ += data.size();
+  if (bodyOverLimit(body_received_)) {
+    rejectLongBody();
+    return;
+  }
   body_.append(data);
   body_notify_ = true;
+}
+
+bool HttpConnection::bodyOverLimit(uint64_t bytes) const {
+  const uint64_t limit = server_.options().limit_request_body;
+  return limit > 0 && bytes > limit;
+}
+
+// A chunked body passed --limit-request-body while the app reads it: the app hears
+// http.disconnect; the client gets 413 if no response byte has left yet, else the connection
+// ends (the response cannot be finished honestly).
+void HttpConnection::rejectLongBody() {
+  log::clientNoise("conn {} {}: request body over --limit-request-body {}: 413", transport_.id(),
+                   transport_.peer().host, server_.options().limit_request_body);
+  if (!response_head_written_) {
+    failRequest(413);
+    return;
+  }
+  notifyDisconnect(false);
+  endRequest();
+  logAccess(response_status_);
+  transport_.close();
 }
 
 void HttpConnection::onMessageComplete() {
@@ -204,8 +241,8 @@ void HttpConnection::updateReading() {
 }
 
 RequestInfo HttpConnection::info() const {
-  return RequestInfo{head_,  transport_.peer(), transport_.local(), transport_.unixSocket(),
-                     "http", transport_.id()};
+  return RequestInfo{head_,          origin_.client, origin_.server, !origin_.client_known,
+                     origin_.scheme, transport_.id()};
 }
 
 void HttpConnection::attach(RequestObserver* observer) {
@@ -445,6 +482,7 @@ void HttpConnection::nextRequest() {
   response_status_ = 0;
   response_headers_.clear();
   body_bytes_sent_ = 0;
+  body_received_ = 0;
   body_.clear();
   writer_waiting_ = false;
   fresh_ = false;
@@ -528,9 +566,17 @@ void HttpConnection::logAccess(int status) {
   request_logged_ = true;
   double ms = static_cast<double>(monotonicNs() - request_start_ns_) / 1e6;
   const char* peer = transport_.unixSocket() ? "unix" : transport_.peer().host.c_str();
+  int port = transport_.peer().port;
+  if (!head_.method.empty()) {  // the client a trusted proxy named (the head was read)
+    if (origin_.client_known) {
+      peer = origin_.client.host.c_str();
+    } else if (!transport_.unixSocket()) {
+      peer = "-";  // the proxy said "unknown"
+    }
+    port = origin_.client.port;
+  }
   log::access().info(
-      "{}:{} - \"{} {} HTTP/{}.{}\" {} {} {:.3f}ms", peer, transport_.peer().port,
-      log::sanitize(head_.method, 32),
+      "{}:{} - \"{} {} HTTP/{}.{}\" {} {} {:.3f}ms", peer, port, log::sanitize(head_.method, 32),
       log::sanitize(head_.original_target.empty() ? head_.target : head_.original_target),
       head_.http_major, head_.http_minor, status, body_bytes_sent_, ms);
 }

@@ -26,6 +26,7 @@
 
 #include "worker/http/exchange.h"
 #include "worker/http/http_parser.h"
+#include "worker/http/request_origin.h"
 #include "worker/http/response_head.h"
 #include "worker/net/protocol.h"
 #include "worker/net/transport.h"
@@ -78,6 +79,8 @@ class HttpConnection final : public net::Protocol, public Exchange, private Pars
   void feed(const char* data, size_t size);
   void upgrade(const char* data, size_t size);
   void failRequest(int status);
+  bool bodyOverLimit(uint64_t bytes) const;
+  void rejectLongBody();
   void advance();
   void nextRequest();
   void setState(State state);
@@ -96,6 +99,7 @@ class HttpConnection final : public net::Protocol, public Exchange, private Pars
   State state_ = State::kIdle;
   HttpParser parser_;
   RequestHead head_;
+  RequestOrigin origin_;  // client, server and scheme of head_, after trusted proxies' word
   std::string pending_;  // bytes read past the current message (pipelining)
   std::string body_;     // request body waiting for the app
   RequestObserver* observer_ = nullptr;
@@ -113,6 +117,7 @@ class HttpConnection final : public net::Protocol, public Exchange, private Pars
   std::vector<Header> error_headers_;  // added to the server's own error response (426)
   ResponsePlan plan_;
   uint64_t body_bytes_sent_ = 0;
+  uint64_t body_received_ = 0;  // request body bytes so far (--limit-request-body)
   uint64_t request_start_ns_ = 0;
   bool counted_active_ = false;
 

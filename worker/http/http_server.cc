@@ -1,6 +1,10 @@
 #include "worker/http/http_server.h"
 
+#include <unistd.h>
+
+#include "common/client_log.h"
 #include "worker/http/http_connection.h"
+#include "worker/net/proxy_header_reader.h"
 #include "worker/net/transport.h"
 
 namespace asgid::http {
@@ -34,11 +38,36 @@ void HttpServer::start() {
 }
 
 void HttpServer::serve(int fd, net::Endpoint peer, const ListenerInfo& listener) {
+  if (!listener.proxy_protocol && !options_.proxy_protocol) {
+    startHttp(transports_.add(fd, std::move(peer), listener), {});
+    return;
+  }
+  // Only a trusted balancer may say who the client is; anyone else is not heard at all.
+  if (!peerTrusted(peer, listener.unix_socket, options_.proxy.trusted)) {
+    log::clientNoise("{}: not in --forwarded-allow-ips, may not send a PROXY header: closing",
+                     listener.unix_socket ? "unix" : peer.host);
+    ::close(fd);
+    return;
+  }
   net::Transport& transport = transports_.add(fd, std::move(peer), listener);
+  auto reader = std::make_unique<net::ProxyHeaderReader>(
+      transport, options_.timeout_request_header,
+      [this](net::Transport& t, std::string leftover) { startHttp(t, std::move(leftover)); });
+  net::ProxyHeaderReader& stage = *reader;
+  transport.start(std::move(reader));
+  stage.start();
+}
+
+void HttpServer::startHttp(net::Transport& transport, std::string leftover) {
   auto connection = std::make_unique<HttpConnection>(*this, transport);
   HttpConnection& http = *connection;
-  transport.start(std::move(connection));
+  if (transport.hasProtocol()) {
+    transport.switchProtocol(std::move(connection), {});
+  } else {
+    transport.start(std::move(connection));
+  }
   http.start();
+  if (!leftover.empty()) http.onData(leftover.data(), leftover.size());
 }
 
 std::string_view HttpServer::date() {

@@ -14,6 +14,7 @@
 #include "config/settings.h"
 #include "worker/http/exchange.h"
 #include "worker/http/http_parser.h"
+#include "worker/http/request_origin.h"
 #include "worker/http/response_head.h"
 #include "worker/http/upgrade.h"
 #include "worker/net/acceptor.h"
@@ -31,10 +32,15 @@ struct ServerOptions {
   double timeout_request_header;
   double timeout_request_body;
   double timeout_send;
-  int limit_concurrency;  // 0: none
+  int limit_concurrency;        // 0: none
+  uint64_t limit_request_body;  // bytes of a request body (413 beyond); 0: none
   bool server_header;
   bool date_header;
   std::vector<Header> extra_headers;
+  ProxyOptions proxy;  // whose proxy headers to believe, and which
+  // --proxy-protocol: every listener expects a PROXY protocol header (ListenerInfo says so
+  // per listener).
+  bool proxy_protocol = false;
 };
 
 ServerOptions serverOptions(const config::Settings& settings);
@@ -87,6 +93,8 @@ class HttpServer {
 
  private:
   void checkDrained();
+  // Makes `transport` speak HTTP/1.1, first given `leftover` (bytes after a PROXY header).
+  void startHttp(net::Transport& transport, std::string leftover);
 
   struct ev_loop* loop_;
   ServerOptions options_;

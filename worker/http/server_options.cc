@@ -19,9 +19,15 @@ ServerOptions serverOptions(const config::Settings& settings) {
   options.timeout_request_body = settings.timeout_request_body;
   options.timeout_send = settings.timeout_send;
   options.limit_concurrency = settings.limit_concurrency;
+  options.limit_request_body = static_cast<uint64_t>(settings.limit_request_body);
   options.server_header = settings.server_header;
   options.date_header = settings.date_header;
   options.extra_headers = settings.headers;
+  options.proxy.proxy_headers = settings.proxy_headers;
+  options.proxy.forwarded_header = settings.forwarded_header;
+  options.proxy.forwarded_host = settings.forwarded_host;
+  options.proxy.trusted = AddressSet::parse(settings.forwarded_allow_ips);  // checked on load
+  options.proxy_protocol = settings.proxy_protocol;
   return options;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "worker/http/http_parser.h"
+#include "worker/http/request_origin.h"
 #include "worker/http/response_head.h"
 #include "worker/net/transport.h"
 
@@ -29,11 +30,11 @@ class Upgrader {
   };
   // The head (complete, no body) asked for the protocol and the parser stopped after it.
   // Either checks the handshake and switches the transport to the new protocol, giving it
-  // `leftover` (bytes read past the head) and the head, or refuses (the HTTP connection then
-  // answers `status` with `headers` and closes). `start_ns`: when the request began, for the
-  // access log.
-  virtual Refusal upgrade(net::Transport& transport, RequestHead& head, std::string leftover,
-                          uint64_t start_ns) = 0;
+  // `leftover` (bytes read past the head), the head and its origin (who the request is from,
+  // proxies considered), or refuses (the HTTP connection then answers `status` with
+  // `headers` and closes). `start_ns`: when the request began, for the access log.
+  virtual Refusal upgrade(net::Transport& transport, RequestHead& head, const RequestOrigin& origin,
+                          std::string leftover, uint64_t start_ns) = 0;
 };
 
 }  // namespace asgid::http

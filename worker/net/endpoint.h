@@ -16,6 +16,8 @@ struct ListenerInfo {
   bool unix_socket = false;
   std::string host;  // for scope["server"]; the path for a Unix socket
   int port = 0;
+  // Connections start with a PROXY protocol header (--bind proxy:ADDRESS).
+  bool proxy_protocol = false;
 };
 
 }  // namespace asgid::net

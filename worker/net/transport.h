@@ -66,7 +66,16 @@ class Transport {
   // Closes the socket now and tells the protocol (onClosed) before returning.
   void close(CloseReason reason = CloseReason::kLocal);
   bool closed() const { return fd_ < 0; }
+  bool hasProtocol() const { return protocol_ != nullptr; }
   bool closing() const { return closing_; }
+
+  // The PROXY protocol's word (worker/net/proxy_header_reader.h): the connection's ends as
+  // the proxy in front of us saw them; `unix_socket` when they are socket paths.
+  void setProxiedAddresses(Endpoint peer, Endpoint local, bool unix_socket) {
+    peer_ = std::move(peer);
+    local_ = std::move(local);
+    unix_socket_ = unix_socket;
+  }
 
   uint64_t id() const { return id_; }
   const Endpoint& peer() const { return peer_; }

@@ -25,11 +25,13 @@ constexpr int kClientClosedStatus = 499;
 }  // namespace
 
 WebSocketConnection::WebSocketConnection(WebSocketServer& server, net::Transport& transport,
-                                         http::RequestHead head, std::unique_ptr<WsEngine> engine,
+                                         http::RequestHead head, const http::RequestOrigin& origin,
+                                         std::unique_ptr<WsEngine> engine,
                                          HandshakeAnswer handshake, uint64_t start_ns)
     : server_(server),
       transport_(transport),
       head_(std::move(head)),
+      origin_(origin),
       engine_(std::move(engine)),
       handshake_headers_(std::move(handshake.headers)),
       subprotocols_(std::move(handshake.subprotocols)),
@@ -48,8 +50,10 @@ void WebSocketConnection::start() {
 }
 
 http::RequestInfo WebSocketConnection::info() const {
-  return http::RequestInfo{head_, transport_.peer(), transport_.local(), transport_.unixSocket(),
-                           "ws",  transport_.id()};
+  // The ASGI WebSocket scope's scheme: ws, or wss behind TLS (a proxy's word included).
+  std::string_view scheme = origin_.scheme == "https" ? "wss" : "ws";
+  return http::RequestInfo{head_,  origin_.client, origin_.server, !origin_.client_known,
+                           scheme, transport_.id()};
 }
 
 void WebSocketConnection::setState(State state) {
@@ -438,8 +442,10 @@ void WebSocketConnection::logAccess(int status) {
   if (logged_ || !log::accessEnabled()) return;
   logged_ = true;
   double ms = static_cast<double>(monotonicNs() - start_ns_) / 1e6;
-  const char* peer = transport_.unixSocket() ? "unix" : transport_.peer().host.c_str();
-  log::access().info("{}:{} - \"{} {} HTTP/{}.{}\" {} 0 {:.3f}ms", peer, transport_.peer().port,
+  const char* peer = origin_.client_known      ? origin_.client.host.c_str()
+                     : transport_.unixSocket() ? "unix"
+                                               : "-";
+  log::access().info("{}:{} - \"{} {} HTTP/{}.{}\" {} 0 {:.3f}ms", peer, origin_.client.port,
                      log::sanitize(head_.method, 32), log::sanitize(head_.target), head_.http_major,
                      head_.http_minor, status, ms);
 }

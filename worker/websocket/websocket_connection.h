@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "worker/http/http_parser.h"
+#include "worker/http/request_origin.h"
 #include "worker/net/protocol.h"
 #include "worker/net/transport.h"
 #include "worker/websocket/session.h"
@@ -39,8 +40,8 @@ class WebSocketServer;
 class WebSocketConnection final : public net::Protocol, public WebSocketSession {
  public:
   WebSocketConnection(WebSocketServer& server, net::Transport& transport, http::RequestHead head,
-                      std::unique_ptr<WsEngine> engine, HandshakeAnswer handshake,
-                      uint64_t start_ns);
+                      const http::RequestOrigin& origin, std::unique_ptr<WsEngine> engine,
+                      HandshakeAnswer handshake, uint64_t start_ns);
   ~WebSocketConnection() override;
   WebSocketConnection(const WebSocketConnection&) = delete;
   WebSocketConnection& operator=(const WebSocketConnection&) = delete;
@@ -97,6 +98,7 @@ class WebSocketConnection final : public net::Protocol, public WebSocketSession 
   WebSocketServer& server_;
   net::Transport& transport_;
   http::RequestHead head_;
+  http::RequestOrigin origin_;  // its scheme is ws or wss
   std::unique_ptr<WsEngine> engine_;
   std::vector<Header> handshake_headers_;  // the 101's protocol headers
   std::vector<std::string> subprotocols_;

@@ -62,6 +62,7 @@ bool WebSocketServer::wants(const http::RequestHead& head) const {
 }
 
 http::Upgrader::Refusal WebSocketServer::upgrade(net::Transport& transport, http::RequestHead& head,
+                                                 const http::RequestOrigin& origin,
                                                  std::string leftover, uint64_t start_ns) {
   auto engine = std::make_unique<WsEngine>(options_.max_message_size, options_.per_message_deflate);
   HandshakeAnswer answer = engine->handshake(head.method, head.http_minor, head.headers);
@@ -69,7 +70,7 @@ http::Upgrader::Refusal WebSocketServer::upgrade(net::Transport& transport, http
     return Refusal{answer.status, std::move(answer.headers), std::move(answer.error)};
   }
   auto connection = std::make_unique<WebSocketConnection>(
-      *this, transport, std::move(head), std::move(engine), std::move(answer), start_ns);
+      *this, transport, std::move(head), origin, std::move(engine), std::move(answer), start_ns);
   WebSocketConnection* started = connection.get();
   transport.switchProtocol(std::move(connection), std::move(leftover));
   started->start();

@@ -35,7 +35,8 @@ class WebSocketServer final : public http::Upgrader {
 
   // http::Upgrader.
   bool wants(const http::RequestHead& head) const override;
-  Refusal upgrade(net::Transport& transport, http::RequestHead& head, std::string leftover,
+  Refusal upgrade(net::Transport& transport, http::RequestHead& head,
+                  const http::RequestOrigin& origin, std::string leftover,
                   uint64_t start_ns) override;
 
   // The close code open WebSockets get when the server drains: 1001 (going away) when it

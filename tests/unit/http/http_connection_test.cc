@@ -13,6 +13,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <thread>
 
 #include "worker/http/http_server.h"
 
@@ -555,6 +556,201 @@ TEST_F(ConnectionTest, DrainingServerAnswersARequestOnAnIdleConnection) {
   receive(
       -1, [&drained](const std::string&) { return drained; }, nullptr, 1000);
   EXPECT_TRUE(drained);
+}
+
+TEST_F(ConnectionTest, DeclaredBodyOverTheLimitGets413WithoutTheApp) {
+  ServerOptions options = serverOptions(config::Settings{});
+  options.limit_request_body = 10;
+  startServer(options);
+  int fd = connectClient();
+  sendText(fd, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n");
+  bool closed = false;
+  std::string got = receive(
+      fd, [](const std::string&) { return false; }, &closed, 3000);
+  EXPECT_EQ(got.rfind("HTTP/1.1 413 ", 0), 0u) << got;
+  EXPECT_NE(got.find("connection: close"), std::string::npos) << got;
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(handler_.requests, 0);
+  close(fd);
+}
+
+// Reads the whole body, then answers with its length.
+class BodyReader : public RequestObserver {
+ public:
+  Exchange* exchange = nullptr;
+  std::string body;
+  bool disconnected = false;
+  void onBodyReady() override {
+    std::string piece;
+    bool more = exchange->takeBody(piece);
+    body += piece;
+    if (!more) {
+      std::string answer = std::to_string(body.size());
+      exchange->startResponse(200, {});
+      exchange->sendBody(answer.data(), answer.size(), false);
+    }
+  }
+  void onWritable() override {}
+  void onDisconnect(bool) override { disconnected = true; }
+};
+
+TEST_F(ConnectionTest, BodyAtTheLimitIsServed) {
+  BodyReader reader;
+  handler_.on_request = [&reader](Exchange& c) {
+    reader.exchange = &c;
+    c.attach(&reader);
+    c.wantBody();
+  };
+  ServerOptions options = serverOptions(config::Settings{});
+  options.limit_request_body = 10;
+  startServer(options);
+  int fd = connectClient();
+  sendText(fd, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789");
+  std::string got =
+      receive(fd, [](const std::string& t) { return t.find("\r\n\r\n10") != std::string::npos; });
+  EXPECT_EQ(got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << got;
+  reader.body.clear();
+  sendText(fd,
+           "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+           "6\r\n012345\r\n4\r\n6789\r\n0\r\n\r\n");
+  got = receive(fd, [](const std::string& t) { return t.find("\r\n\r\n10") != std::string::npos; });
+  EXPECT_EQ(got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << got;
+  EXPECT_FALSE(reader.disconnected);
+  close(fd);
+}
+
+TEST_F(ConnectionTest, ChunkedBodyOverTheLimitGets413AndTheAppHearsADisconnect) {
+  BodyReader reader;
+  handler_.on_request = [&reader](Exchange& c) {
+    reader.exchange = &c;
+    c.attach(&reader);
+    c.wantBody();
+  };
+  ServerOptions options = serverOptions(config::Settings{});
+  options.limit_request_body = 10;
+  startServer(options);
+  int fd = connectClient();
+  sendText(fd, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n012345\r\n");
+  pump();
+  EXPECT_EQ(reader.body, "012345");
+  sendText(fd, "6\r\n6789ab\r\n");
+  bool closed = false;
+  std::string got = receive(
+      fd, [](const std::string&) { return false; }, &closed, 3000);
+  EXPECT_EQ(got.rfind("HTTP/1.1 413 ", 0), 0u) << got;
+  EXPECT_TRUE(closed);
+  EXPECT_TRUE(reader.disconnected);
+  EXPECT_EQ(reader.body, "012345");  // the bytes past the limit never reach the app
+  close(fd);
+}
+
+TEST_F(ConnectionTest, ChunkedBodyOverTheLimitAfterTheResponseStartedCloses) {
+  BodyReader reader;
+  handler_.on_request = [&reader](Exchange& c) {
+    reader.exchange = &c;
+    c.attach(&reader);
+    c.startResponse(200, {});
+    c.sendBody("streaming", 9, true);
+    c.wantBody();
+  };
+  ServerOptions options = serverOptions(config::Settings{});
+  options.limit_request_body = 4;
+  startServer(options);
+  int fd = connectClient();
+  sendText(fd, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+  std::string got =
+      receive(fd, [](const std::string& t) { return t.find("streaming") != std::string::npos; });
+  sendText(fd, "5\r\n01234\r\n");
+  bool closed = false;
+  got += receive(
+      fd, [](const std::string&) { return false; }, &closed, 3000);
+  EXPECT_EQ(got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << got;
+  EXPECT_EQ(got.find("413"), std::string::npos) << got;
+  EXPECT_TRUE(closed);
+  EXPECT_TRUE(reader.disconnected);
+  close(fd);
+}
+
+TEST_F(ConnectionTest, NoBodyLimitByDefault) {
+  BodyReader reader;
+  handler_.on_request = [&reader](Exchange& c) {
+    reader.exchange = &c;
+    c.attach(&reader);
+    c.wantBody();
+  };
+  startServer();
+  int fd = connectClient();
+  std::string body(200000, 'b');
+  sendText(fd, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n");
+  std::thread writer([&] { send(fd, body.data(), body.size(), 0); });
+  std::string got = receive(
+      fd, [](const std::string& t) { return t.find("\r\n\r\n200000") != std::string::npos; });
+  writer.join();
+  EXPECT_EQ(got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << got;
+  close(fd);
+}
+
+// --proxy-protocol: the PROXY header is read by its own stage, then HTTP/1.1 takes over with
+// the bytes after it, and the header's addresses are the request's.
+TEST_F(ConnectionTest, ProxyHeaderAddressesReachTheRequest) {
+  std::string seen;
+  handler_.on_request = [&seen](Exchange& c) {
+    RequestInfo info = c.info();
+    seen = info.peer.host;
+    seen.append(":").append(std::to_string(info.peer.port)).append(" ").append(info.local.host);
+    seen.append(":").append(std::to_string(info.local.port));
+    respond(c, "ok");
+  };
+  ServerOptions options = serverOptions(config::Settings{});
+  options.proxy_protocol = true;
+  startServer(options);
+  int fd = connectClient();
+  sendText(fd,
+           "PROXY TCP4 203.0.113.5 198.51.100.2 56324 443\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string got =
+      receive(fd, [](const std::string& t) { return t.find("\r\n\r\nok") != std::string::npos; });
+  EXPECT_EQ(got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << got;
+  EXPECT_EQ(seen, "203.0.113.5:56324 198.51.100.2:443");
+  // The same connection goes on as HTTP/1.1 (no second PROXY header).
+  sendText(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  got = receive(fd, [](const std::string& t) { return t.find("\r\n\r\nok") != std::string::npos; });
+  EXPECT_EQ(got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << got;
+  EXPECT_EQ(handler_.requests, 2);
+  close(fd);
+}
+
+TEST_F(ConnectionTest, ProxyHeaderFromAnUntrustedPeerIsRefused) {
+  ServerOptions options = serverOptions(config::Settings{});
+  options.proxy_protocol = true;
+  options.proxy.trusted = AddressSet::parse("10.0.0.1");
+  startServer(options);
+  int fd = connectClient();
+  sendText(fd, "PROXY TCP4 203.0.113.5 198.51.100.2 1 2\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  bool closed = false;
+  std::string got = receive(
+      fd, [](const std::string&) { return false; }, &closed, 3000);
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(got, "");
+  EXPECT_EQ(handler_.requests, 0);
+  close(fd);
+}
+
+TEST_F(ConnectionTest, MissingOrSlowProxyHeaderCloses) {
+  ServerOptions options = serverOptions(config::Settings{});
+  options.proxy_protocol = true;
+  options.timeout_request_header = 0.2;
+  startServer(options);
+  for (const char* sent : {"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "PROXY TCP4 203.0"}) {
+    int fd = connectClient();
+    sendText(fd, sent);
+    bool closed = false;
+    std::string got = receive(
+        fd, [](const std::string&) { return false; }, &closed, 3000);
+    EXPECT_TRUE(closed) << sent;
+    EXPECT_EQ(got, "") << sent;
+    close(fd);
+  }
+  EXPECT_EQ(handler_.requests, 0);
 }
 
 }  // namespace

@@ -1,0 +1,95 @@
+"""--env-file: the app's os.environ holds the file's variables (python-dotenv's syntax and
+load_dotenv's precedence), a HUP after editing the file gives new workers the new values, and a
+malformed line stops the start with file:line."""
+
+from __future__ import annotations
+
+import signal
+
+import httpx
+
+from master_support import atomic_write, wait_worker_count
+from master_support import master  # noqa: F401 - the fixture
+from support import run_cli
+from test_master_reload import wait_new_generation
+
+ENV_APP = "env_app:app"
+
+
+def env_of(srv, name: str) -> str:
+    r = httpx.get(srv.url + "/env", params={"name": name}, timeout=5)
+    assert r.status_code == 200
+    return r.text
+
+
+def test_app_sees_the_env_file_variables(server, tmp_path):
+    env_file = tmp_path / "app.env"
+    env_file.write_text(
+        "# settings for the app\n"
+        "export PLAIN=plain value # a comment\n"
+        "SINGLE='literal ${PLAIN} \\n'\n"
+        'DOUBLE="two\\nlines"\n'
+        "EXPANDED=${PLAIN}/${FROM_ENV}/${MISSING:-fallback}\n"
+        "KEEP=from-file\n"
+        "ALONE\n")
+    srv = server(ENV_APP, "--env-file", env_file,
+                 env={"FROM_ENV": "real", "KEEP": "from-environment"})
+    assert env_of(srv, "PLAIN") == "plain value"
+    assert env_of(srv, "SINGLE") == "literal ${PLAIN} \\n"
+    assert env_of(srv, "DOUBLE") == "two\nlines"
+    assert env_of(srv, "EXPANDED") == "plain value/real/fallback"
+    assert env_of(srv, "KEEP") == "from-environment", "the environment wins, as load_dotenv"
+    assert env_of(srv, "ALONE") == "<unset>"
+    assert srv.wait_stderr(r"Loading environment from '.*app\.env': 4 variable", 5)
+
+
+def test_env_file_from_the_yaml_config(server, tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("FROM_YAML_ENV_FILE=yes\n")
+    config = tmp_path / "asgid.yaml"
+    config.write_text(f"env_file: {env_file}\n")
+    srv = server(ENV_APP, "--config", config)
+    assert env_of(srv, "FROM_YAML_ENV_FILE") == "yes"
+
+
+def test_hup_after_editing_the_env_file_gives_new_workers_the_new_values(master, tmp_path):
+    env_file = tmp_path / "app.env"
+    env_file.write_text("GENERATION=1\nREMOVED_LATER=here\n")
+    srv = master(ENV_APP, "--workers", "2", "--env-file", env_file)
+    old = set(wait_worker_count(srv.pid, 2))
+    assert env_of(srv, "GENERATION") == "1"
+    atomic_write(env_file, "GENERATION=2\n")
+    srv.signal(signal.SIGHUP)
+    wait_new_generation(srv, old, 2)
+    assert {env_of(srv, "GENERATION") for _ in range(10)} == {"2"}
+    # Not in the file any more: gone, although the master once read it.
+    assert {env_of(srv, "REMOVED_LATER") for _ in range(10)} == {"<unset>"}
+
+
+def test_hup_with_a_broken_env_file_keeps_the_workers(master, tmp_path):
+    env_file = tmp_path / "app.env"
+    env_file.write_text("GENERATION=1\n")
+    srv = master(ENV_APP, "--workers", "1", "--env-file", env_file)
+    old = set(wait_worker_count(srv.pid, 1))
+    mark = len(srv.stderr_text())
+    atomic_write(env_file, "GENERATION='never closed\n")
+    srv.signal(signal.SIGHUP)
+    assert srv.wait_stderr(r"Reload failed: .*app\.env:1: the single-quoted value", 5, start=mark)
+    assert set(wait_worker_count(srv.pid, 1)) == old
+    assert env_of(srv, "GENERATION") == "1"
+
+
+def test_malformed_line_stops_the_start_naming_file_and_line(tmp_path):
+    env_file = tmp_path / "app.env"
+    env_file.write_text("GOOD=1\nBAD=\"quoted\" trailing\n=novalue\n")
+    rc, out, err = run_cli(["--env-file", env_file, ENV_APP])
+    assert rc == 2, err
+    assert f"asgid: {env_file}:2: unexpected 'trailing' after the value" in err, err
+    assert f"asgid: {env_file}:3: expected NAME=value" in err, err
+    assert "Listening on" not in err
+
+
+def test_missing_env_file_is_an_error(tmp_path):
+    rc, out, err = run_cli(["--env-file", tmp_path / "none.env", ENV_APP])
+    assert rc == 2
+    assert "cannot open env file" in err and "No such file or directory" in err, err

@@ -534,8 +534,12 @@ bool Master::rereadConfig() {
     if (!sameWatchSettings(next, settings_)) ev_timer_start(loop_, &restart_reloader_);
     settings_ = std::move(loaded.settings);
   } catch (const config::ConfigError& error) {
-    log::main().error("Reload failed: {}; the workers keep the current configuration",
-                      error.what());
+    // One log line: the errors (every bad key, variable and line) joined.
+    std::string errors;
+    for (const std::string& message : error.messages()) {
+      errors += (errors.empty() ? "" : "; ") + message;
+    }
+    log::main().error("Reload failed: {}; the workers keep the current configuration", errors);
     return false;
   }
   return true;

@@ -10,7 +10,7 @@ import httpx
 
 from master_support import atomic_write, wait_worker_count
 from master_support import master  # noqa: F401 - the fixture
-from support import run_cli
+from support import APPS, poll, run_cli
 from test_master_reload import wait_new_generation
 
 ENV_APP = "env_app:app"
@@ -93,3 +93,26 @@ def test_missing_env_file_is_an_error(tmp_path):
     rc, out, err = run_cli(["--env-file", tmp_path / "none.env", ENV_APP])
     assert rc == 2
     assert "cannot open env file" in err and "No such file or directory" in err, err
+
+
+def test_preload_imports_the_app_with_the_env_file_variables(master, tmp_path):
+    # With --preload the master imports the app, so the variables must be in place there.
+    env_file = tmp_path / "app.env"
+    env_file.write_text("PRELOADED=yes\n")
+    srv = master(ENV_APP, "--workers", "2", "--preload", "--env-file", env_file)
+    wait_worker_count(srv.pid, 2)
+    assert {env_of(srv, "PRELOADED") for _ in range(6)} == {"yes"}
+
+
+def test_reload_watches_the_env_file(master, tmp_path):
+    app_dir = tmp_path / "app"
+    app_dir.mkdir()
+    (app_dir / "env_app.py").write_text((APPS / "env_app.py").read_text())
+    env_file = tmp_path / "app.env"
+    env_file.write_text("GENERATION=1\n")
+    srv = master(ENV_APP, "--reload", "--app-dir", app_dir, "--reload-delay", "0.1",
+                 "--env-file", env_file, cwd=tmp_path)
+    assert env_of(srv, "GENERATION") == "1"
+    atomic_write(env_file, "GENERATION=2\n")
+    assert srv.wait_stderr(r"Reloading: .*app\.env", 10), srv.stderr_text()[-2000:]
+    assert poll(lambda: env_of(srv, "GENERATION") == "2", 10)

@@ -7,8 +7,10 @@ from __future__ import annotations
 import signal
 
 import httpx
+import pytest
 
-from master_support import atomic_write, wait_worker_count
+from master_support import (atomic_write, read_pid_file, set_child_subreaper,
+                            wait_worker_count)
 from master_support import master  # noqa: F401 - the fixture
 from support import APPS, poll, run_cli
 from test_master_reload import wait_new_generation
@@ -116,3 +118,33 @@ def test_reload_watches_the_env_file(master, tmp_path):
     atomic_write(env_file, "GENERATION=2\n")
     assert srv.wait_stderr(r"Reloading: .*app\.env", 10), srv.stderr_text()[-2000:]
     assert poll(lambda: env_of(srv, "GENERATION") == "2", 10)
+
+
+@pytest.mark.parametrize("preload", [False, True])
+def test_usr2_upgrade_reads_the_edited_env_file_over_the_real_environment(master, tmp_path,
+                                                                          preload):
+    # The new master is exec'd from the old one: it must not inherit the variables as if they
+    # were the real environment (which the env file never overrides), even when the old
+    # master put them into its own environment for --preload.
+    set_child_subreaper(True)
+    try:
+        env_file = tmp_path / "app.env"
+        env_file.write_text("GENERATION=1\n")
+        pid_file = tmp_path / "asgid.pid"
+        srv = master(ENV_APP, "--pid", pid_file, "--env-file", env_file,
+                     *(["--preload"] if preload else []))
+        srv.adopted = True
+        old_master = srv.pid
+        wait_worker_count(old_master, 1)
+        assert env_of(srv, "GENERATION") == "1"
+        atomic_write(env_file, "GENERATION=2\n")
+        srv.signal(signal.SIGUSR2)
+        new_master = poll(lambda: (lambda p: p if p and p != old_master else None)(
+            read_pid_file(pid_file)), 20)
+        assert new_master, srv.stderr_text()[-3000:]
+        srv.other_masters.append(new_master)
+        assert srv.wait_exit(20) == 0
+        wait_worker_count(new_master, 1)
+        assert env_of(srv, "GENERATION") == "2"
+    finally:
+        set_child_subreaper(False)

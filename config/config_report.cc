@@ -80,6 +80,8 @@ std::vector<std::string> notices(const Settings& settings) {
   std::vector<std::string> lines;
   for (const SettingSpec& spec : settingsTable()) {
     if (spec.notice.empty() || !settings.sources.contains(spec.name)) continue;
+    // A default given explicitly (as --print-config's output does) asks for nothing.
+    if (spec.show(settings) == spec.show(Settings{})) continue;
     lines.push_back(spec.flag + " (from " + settings.sources.at(spec.name) + "): " + spec.notice);
   }
   return lines;

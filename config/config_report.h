@@ -10,8 +10,8 @@
 
 namespace asgid::config {
 
-// One line per setting given whose row has a notice ("--loop: asgid runs its own event loop;
-// the option has no effect").
+// One line per setting given a value other than its default whose row has a notice
+// ("--loop (from --loop): asgid runs each worker on its own event loop ...").
 std::vector<std::string> notices(const Settings& settings);
 
 // --check-config's checks beyond the values themselves, cheap enough for ExecStartPre=: the

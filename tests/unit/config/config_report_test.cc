@@ -208,6 +208,8 @@ TEST_F(ConfigReportTest, UvicornFlagsWithoutMeaningAreAcceptedWithANotice) {
                            "always does this: each request runs in a fresh copy"))
       << lines[3];
   EXPECT_TRUE(notices(run({})).empty());
+  // The defaults given explicitly, as --print-config's output gives them: nothing to say.
+  EXPECT_TRUE(notices(run({"--loop", "auto", "--interface", "auto"})).empty());
   EXPECT_EQ(errorOf({"--loop", "trio"}),
             "--loop: 'trio' is not one of auto, asyncio, uvloop, zuvloop");
   EXPECT_EQ(errorOf({"--http", "h2"}), "--http: 'h2' is not one of auto, h11, httptools, zttp");

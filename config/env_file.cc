@@ -173,11 +173,15 @@ std::string readUnquoted(EnvReader& reader, bool after_blank) {
   return std::string(end == std::string_view::npos ? std::string_view() : rest.substr(0, end + 1));
 }
 
-// After the value: blanks, an optional comment, then the end of the line.
-void expectLineEnd(EnvReader& reader) {
+// After the value (or a name without one): blanks, an optional comment, then the end of the
+// line.
+void expectLineEnd(EnvReader& reader, const EnvBinding& binding) {
   reader.skipBlanks();
   std::string_view rest = reader.restOfLine();
   if (!rest.empty() && !rest.starts_with('#')) {
+    if (!binding.value) {
+      throw SyntaxError{"expected '=' after " + quote(binding.name) + ", got " + quote(rest)};
+    }
     throw SyntaxError{"unexpected " + quote(rest) + " after the value"};
   }
   reader.skipRestOfLine();
@@ -206,7 +210,7 @@ std::optional<EnvBinding> readBinding(EnvReader& reader) {
       binding.value = readUnquoted(reader, after_blank);
     }
   }
-  expectLineEnd(reader);
+  expectLineEnd(reader, binding);
   return binding;
 }
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <random>
 
 namespace asgid::config {
 namespace {
@@ -194,6 +195,11 @@ TEST(EnvFileTest, UnterminatedQuoteNamesWhereItOpened) {
             ".env:3: the single-quoted value opened on line 3 is never closed");
 }
 
+TEST(EnvFileTest, NameAndValueWithoutEqualsIsAnError) {
+  EXPECT_EQ(errorOf("KEY value\n"), ".env:1: expected '=' after 'KEY', got 'value'");
+  EXPECT_EQ(errorOf("KEY # a comment is fine\n"), "no error");
+}
+
 TEST(EnvFileTest, MissingNameIsAnError) {
   EXPECT_EQ(errorOf("=value\n"), ".env:1: expected NAME=value, got '=value'");
 }
@@ -204,6 +210,23 @@ TEST(EnvFileTest, EveryBadLineIsReported) {
             ".env:1: expected NAME=value, got '=1'\n"
             ".env:3: unexpected 'y' after the value\n"
             ".env:4: expected NAME=value, got '=2'");
+}
+
+// Arbitrary text from the characters the grammar cares about: every input either parses or
+// is a ConfigError naming a line of the file, and expansion never reads out of bounds.
+TEST(EnvFileTest, ArbitraryTextParsesOrFailsCleanly) {
+  static constexpr std::string_view kAlphabet = "AB=#'\" \t\n\r\\${}:-xe\xEF\xBB\xBF";
+  std::mt19937 random(9);
+  for (int round = 0; round < 20000; ++round) {
+    std::string text;
+    for (size_t n = random() % 24; n > 0; --n) text += kAlphabet[random() % kAlphabet.size()];
+    try {
+      auto variables = resolveEnvFile(parse(text), environment({{"A", "a"}}));
+      for (const EnvVariable& v : variables) EXPECT_FALSE(v.name.empty()) << text;
+    } catch (const ConfigError& e) {
+      EXPECT_TRUE(std::string(e.what()).starts_with(".env:")) << text;
+    }
+  }
 }
 
 TEST(EnvFileTest, LoadEnvFileNamesAMissingFile) {

@@ -21,7 +21,8 @@ using Bindings = std::map<const CLI::Option*, Binding>;
 
 // Options that are not settings: the man page and --help list them by hand.
 const std::vector<std::string>& extraFlags() {
-  static const std::vector<std::string> flags = {"--config", "--version", "--help", "-h"};
+  static const std::vector<std::string> flags = {"--config",  "--check-config", "--print-config",
+                                                 "--version", "--help",         "-h"};
   return flags;
 }
 
@@ -56,7 +57,8 @@ bool isSwitchFlag(std::string_view flag) {
       return true;
     }
   }
-  return flag == "--help" || flag == "--version";
+  return flag == "--help" || flag == "--version" || flag == "--check-config" ||
+         flag == "--print-config";
 }
 
 // CLI11 would take "--access-log=false" as a flag override and report it without the dashes;
@@ -74,21 +76,11 @@ void rejectSwitchValues(int argc, const char* const* argv) {
 
 // uvicorn flags people bring along that asgid does not offer (yet): named plainly instead of
 // getting a look-alike suggestion ("--reload" is not "--preload").
-constexpr std::string_view kUvicornOnly[] = {"--env-file",
-                                             "--ssl-keyfile",
-                                             "--ssl-certfile",
-                                             "--ssl-keyfile-password",
-                                             "--ssl-version",
-                                             "--ssl-cert-reqs",
-                                             "--ssl-ca-certs",
-                                             "--ssl-ciphers",
-                                             "--loop",
-                                             "--http",
-                                             "--interface",
-                                             "--h11-max-incomplete-event-size",
-                                             "--use-colors",
-                                             "--no-use-colors",
-                                             "--log-config"};
+constexpr std::string_view kUvicornOnly[] = {
+    "--ssl-keyfile",   "--ssl-certfile",  "--ssl-keyfile-password",
+    "--ssl-version",   "--ssl-cert-reqs", "--ssl-ca-certs",
+    "--ssl-ciphers",   "--http2",         "--use-colors",
+    "--no-use-colors", "--log-config"};
 
 std::string unknownOption(const std::string& arg) {
   std::string flag = arg.substr(0, arg.find('='));
@@ -101,15 +93,15 @@ std::string unknownOption(const std::string& arg) {
   return nearest.empty() ? message : message + " (did you mean '" + nearest + "'?)";
 }
 
-// Unknown options are reported before stray arguments: in "--ssl-keyfile k.pem main:app" the
-// k.pem is only stray because --ssl-keyfile is unknown. CLI11 leaves the "--" marker among the
-// extras.
+// Every unknown option is reported; stray arguments only when there is none: in
+// "--ssl-keyfile k.pem main:app" the k.pem is only stray because --ssl-keyfile is unknown.
+// CLI11 leaves the "--" marker among the extras.
 void rejectExtras(const std::vector<std::string>& extras) {
+  ErrorList errors;
   for (const std::string& extra : extras) {
-    if (extra.starts_with('-') && extra != "-" && extra != "--") {
-      throw ConfigError(unknownOption(extra));
-    }
+    if (extra.starts_with('-') && extra != "-" && extra != "--") errors.add(unknownOption(extra));
   }
+  errors.throwIfAny();
   for (const std::string& extra : extras) {
     if (extra != "--") throw ConfigError("unexpected argument " + quote(extra));
   }
@@ -142,6 +134,8 @@ CommandLine parseCommandLine(int argc, const char* const* argv) {
   CommandLine command_line;
   app.add_flag("-h,--help", command_line.help);
   app.add_flag("--version", command_line.version);
+  app.add_flag("--check-config", command_line.check_config);
+  app.add_flag("--print-config", command_line.print_config);
   app.add_option("--config", command_line.config_file)
       ->type_name("FILE")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -160,9 +154,20 @@ CommandLine parseCommandLine(int argc, const char* const* argv) {
 
 void applyCommandLine(const CommandLine& command_line, Settings& settings) {
   SettingWriter writer(settings);
+  ErrorList errors;
   for (const CommandLine::Value& value : command_line.values) {
-    writer.set(*value.spec, value.text, value.flag);
+    errors.attempt([&] { writer.set(*value.spec, value.text, value.flag); });
   }
+  errors.throwIfAny();
+}
+
+bool asksForCheckConfig(int argc, const char* const* argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--") return false;
+    if (arg == "--check-config") return true;
+  }
+  return false;
 }
 
 }  // namespace asgid::config

@@ -18,6 +18,8 @@ struct CommandLine {
 
   bool help = false;
   bool version = false;
+  bool check_config = false;  // --check-config
+  bool print_config = false;  // --print-config
   std::string config_file;    // --config, or empty
   std::vector<Value> values;  // in command-line order, so the last of a repeated flag wins
 };
@@ -26,7 +28,11 @@ struct CommandLine {
 // a value given to a switch, or an unexpected argument. Values are checked when applied.
 CommandLine parseCommandLine(int argc, const char* const* argv);
 
-// Throws ConfigError naming the flag for a bad value.
+// Throws ConfigError naming the flag of every bad value.
 void applyCommandLine(const CommandLine& command_line, Settings& settings);
+
+// Whether --check-config is among the arguments, looked for without parsing them, so that
+// even a command line CLI11 cannot parse is reported the --check-config way.
+bool asksForCheckConfig(int argc, const char* const* argv);
 
 }  // namespace asgid::config

@@ -1,6 +1,7 @@
 #include "config/environment.h"
 
 #include <cstdlib>
+#include <functional>
 
 #include "config/setting_writer.h"
 #include "config/settings_table.h"
@@ -35,24 +36,30 @@ std::string readEnv(const EnvLookup& env, const std::string& name) {
 
 void applyFallbackDefaults(const EnvLookup& env, Settings& settings) {
   SettingWriter writer(settings);
+  ErrorList errors;
   for (const SettingSpec& spec : settingsTable()) {
     if (spec.fallback_env.empty()) continue;
     std::string value = readEnv(env, spec.fallback_env);
-    if (!value.empty()) writer.set(spec, value, spec.fallback_env);
+    if (!value.empty()) errors.attempt([&] { writer.set(spec, value, spec.fallback_env); });
   }
+  errors.throwIfAny();
 }
 
 void applyEnvironment(const EnvLookup& env, Settings& settings) {
   SettingWriter writer(settings);
+  ErrorList errors;
   for (const SettingSpec& spec : settingsTable()) {
     std::string value = readEnv(env, spec.env);
     if (value.empty()) continue;
-    if (spec.kind == SettingKind::kList) {
-      applyListVariable(spec, value, writer);
-    } else {
-      writer.set(spec, value, spec.env);
-    }
+    errors.attempt([&] {
+      if (spec.kind == SettingKind::kList) {
+        applyListVariable(spec, value, writer);
+      } else {
+        writer.set(spec, value, spec.env);
+      }
+    });
   }
+  errors.throwIfAny();
 }
 
 }  // namespace asgid::config

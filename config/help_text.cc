@@ -85,6 +85,14 @@ std::string helpText() {
   HelpEntry config{"--config FILE", splitWords("Read settings from this YAML file.")};
   config.words.push_back("[env: ASGID_CONFIG]");
   appendEntry(config, out);
+  appendEntry({"--check-config",
+               splitWords("Check the settings (command line, YAML file, environment, env file, "
+                          "directories) and exit: prints ok, or every error found (exit 1).")},
+              out);
+  appendEntry({"--print-config",
+               splitWords("Print the effective settings as YAML, each with where it came from, "
+                          "and exit.")},
+              out);
   appendEntry({"--version", splitWords("Print the version and exit.")}, out);
   appendEntry({"-h, --help", splitWords("Print this help and exit.")}, out);
   return out;

@@ -35,6 +35,13 @@ struct SettingSpec {
   std::string metavar;  // "INTEGER", "auto|on|off"
   std::string help;
   std::string bounds;  // "0..65535", for --help; empty when any value of the type goes
+  // Another row's name when this one is a second spelling of that setting (uvicorn's
+  // --h11-max-incomplete-event-size for --limit-request-headers-size): it stores into that
+  // row's field, and --print-config shows only that row.
+  std::string alias_of;
+  // Logged once at startup (and by --check-config) when a source gives this setting: for
+  // uvicorn's flags that mean nothing to asgid.
+  std::string notice;
 
   // Parses one value (a flag's argument, an environment variable, a YAML scalar) into its
   // field; a kList row appends one item. Throws ValueError, whose message the caller prefixes
@@ -42,6 +49,8 @@ struct SettingSpec {
   std::function<void(Settings&, std::string_view)> assign;
   std::function<void(Settings&)> clear;              // kList: empties the list
   std::function<std::string(const Settings&)> show;  // the field as text, for --help
+  // kList: the items as they would be given, one per flag (for --print-config).
+  std::function<std::vector<std::string>(const Settings&)> items;
 
   bool isPositional() const { return !flag.starts_with('-'); }
 };
@@ -98,6 +107,11 @@ SettingSpec listSetting(SettingNames names, std::vector<Item> Settings::*field,
     (s.*field).push_back(parse(text));
   };
   spec.clear = [field](Settings& s) { (s.*field).clear(); };
+  spec.items = [field, format](const Settings& s) {
+    std::vector<std::string> items;
+    for (const Item& item : s.*field) items.push_back(format(item));
+    return items;
+  };
   spec.show = [field, format](const Settings& s) {
     std::string out;
     for (const Item& item : s.*field) out += (out.empty() ? "" : ", ") + format(item);

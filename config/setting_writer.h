@@ -17,12 +17,14 @@ class SettingWriter {
  public:
   explicit SettingWriter(Settings& settings) : settings_(settings) {}
 
-  // Parses `text` into the row's field. `where` starts the message of the ConfigError thrown
-  // for a bad value: "--port", "ASGID_PORT", "app.yaml:3:7: port".
-  void set(const SettingSpec& spec, std::string_view text, std::string_view where);
+  // Parses `text` into the row's field and records `source` (or, when empty, `where`) as
+  // where the setting came from. `where` starts the message of the ConfigError thrown for a
+  // bad value: "--port", "ASGID_PORT", "app.yaml:3:7: port".
+  void set(const SettingSpec& spec, std::string_view text, std::string_view where,
+           std::string_view source = {});
 
   // Empties a list row's field, as a source that gives an empty list does.
-  void clearList(const SettingSpec& spec);
+  void clearList(const SettingSpec& spec, std::string_view source = {});
 
  private:
   Settings& settings_;

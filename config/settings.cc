@@ -4,6 +4,8 @@
 #include <iostream>
 
 #include "config/command_line.h"
+#include "config/config_report.h"
+#include "config/env_file.h"
 #include "config/environment.h"
 
 namespace asgid::config {
@@ -12,29 +14,104 @@ LoadResult load(int argc, const char* const* argv) {
   return load(argc, argv, processEnvironment(), std::cout);
 }
 
-LoadResult load(int argc, const char* const* argv, const EnvLookup& env, std::ostream& out) {
+namespace {
+
+// Whether one of the errors is about APP itself, which makes "no app given" redundant.
+bool mentionsApp(const std::vector<std::string>& messages) {
+  for (const std::string& message : messages) {
+    if (message.starts_with("APP: ") || message.starts_with("ASGID_APP: ") ||
+        message.find(": app: ") != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Checks that need every source applied.
+void checkCombination(const Settings& settings, ErrorList& errors) {
+  if (settings.app.empty() && !mentionsApp(errors.messages())) {
+    errors.add("no app given: pass APP (for example main:app), or set app in the " +
+               std::string("config file or ASGID_APP"));
+  }
+  if (settings.reload && settings.preload) {
+    errors.add(
+        "--reload cannot be used with --preload: the master would keep the old code imported "
+        "(drop --preload in development)");
+  }
+}
+
+LoadResult loadOrThrow(int argc, const char* const* argv, const EnvLookup& env, std::ostream& out) {
   CommandLine command_line = parseCommandLine(argc, argv);
   if (command_line.help || command_line.version) {
     out << (command_line.help ? helpText() : "asgid " ASGID_VERSION "\n");
     return {.action = Action::kExitOk};
   }
+  // Each source's errors are collected and the next source still runs, so one run names
+  // every bad key, variable and flag. A file that cannot be read or parsed stops its own
+  // source only.
   Settings settings;
-  applyFallbackDefaults(env, settings);
+  ErrorList errors;
+  errors.attempt([&] { applyFallbackDefaults(env, settings); });
   std::string config_file = command_line.config_file;
   if (config_file.empty()) config_file = readEnv(env, kConfigFileEnv);
-  if (!config_file.empty()) settings = loadYamlFile(config_file, std::move(settings));
-  applyEnvironment(env, settings);
-  applyCommandLine(command_line, settings);
-  if (settings.app.empty()) {
-    throw ConfigError("no app given: pass APP (for example main:app), or set app in the " +
-                      std::string("config file or ASGID_APP"));
+  if (!config_file.empty()) {
+    errors.attempt([&] { applyYamlFile(config_file, settings); });
   }
-  if (settings.reload && settings.preload) {
-    throw ConfigError(
-        "--reload cannot be used with --preload: the master would keep the old code imported "
-        "(drop --preload in development)");
+  errors.attempt([&] { applyEnvironment(env, settings); });
+  errors.attempt([&] { applyCommandLine(command_line, settings); });
+  checkCombination(settings, errors);
+  if (!settings.env_file.empty()) {
+    errors.attempt([&] { settings.app_environment = loadEnvFile(settings.env_file, env); });
   }
-  return {.action = Action::kServe, .settings = std::move(settings)};
+  errors.throwIfAny();
+  Action action = command_line.print_config ? Action::kPrintConfig : Action::kServe;
+  return {.action = action, .settings = std::move(settings)};
+}
+
+}  // namespace
+
+LoadResult load(int argc, const char* const* argv, const EnvLookup& env, std::ostream& out) {
+  if (!asksForCheckConfig(argc, argv)) return loadOrThrow(argc, argv, env, out);
+  LoadResult result;
+  try {
+    result = loadOrThrow(argc, argv, env, out);
+  } catch (const ConfigError& error) {
+    return {.action = Action::kCheckConfig, .errors = error.messages()};
+  }
+  if (result.action == Action::kExitOk) return result;
+  result.action = Action::kCheckConfig;
+  result.errors = checkPaths(result.settings);
+  return result;
+}
+
+ConfigError::ConfigError(const std::string& message)
+    : std::runtime_error(message), messages_{message} {}
+
+namespace {
+std::string joinLines(const std::vector<std::string>& messages) {
+  std::string text;
+  for (const std::string& message : messages) text += (text.empty() ? "" : "\n") + message;
+  return text;
+}
+}  // namespace
+
+ConfigError::ConfigError(std::vector<std::string> messages)
+    : std::runtime_error(joinLines(messages)), messages_(std::move(messages)) {}
+
+void ErrorList::add(const ConfigError& error) {
+  for (const std::string& message : error.messages()) messages_.push_back(message);
+}
+
+void ErrorList::attempt(const std::function<void()>& step) {
+  try {
+    step();
+  } catch (const ConfigError& error) {
+    add(error);
+  }
+}
+
+void ErrorList::throwIfAny() const {
+  if (!messages_.empty()) throw ConfigError(messages_);
 }
 
 std::string_view toString(WsImpl value) {

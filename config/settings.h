@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -21,6 +22,13 @@ enum class LogLevel { kTrace, kDebug, kInfo, kWarning, kError, kCritical };
 // uvicorn's --ws choices: any but kNone means asgid's own WebSocket protocol.
 enum class WsImpl { kAuto, kNone, kWebsockets, kWebsocketsSansio, kWsproto };
 
+// One variable of --env-file for the app's environment.
+struct EnvVariable {
+  std::string name;
+  std::string value;
+  int line = 0;  // in the env file, from 1
+};
+
 struct Settings {
   // Application.
   std::string app;  // "module:attr" (attr may be dotted), as uvicorn takes it
@@ -29,6 +37,12 @@ struct Settings {
   std::string venv;      // virtualenv whose site-packages the app sees; default $VIRTUAL_ENV
   Lifespan lifespan = Lifespan::kAuto;
   std::string root_path;
+  std::string env_file;  // dotenv file for the app's environment (--env-file)
+  // uvicorn's choices that mean nothing to asgid, kept so --print-config shows what was given.
+  std::string loop = "auto";
+  std::string http = "auto";
+  std::string interface = "auto";
+  bool reset_contextvars = false;
 
   // Sockets.
   std::string host = "127.0.0.1";
@@ -106,26 +120,62 @@ struct Settings {
 
   // Where the settings came from (for messages).
   std::string config_file;
+  // The row name of every setting a source gave, and that source: "--port", "ASGID_PORT",
+  // "asgid.yaml:3:7", "WEB_CONCURRENCY". A row not here has its default.
+  std::map<std::string, std::string> sources;
+  // The variables --env-file adds to the app's environment (read by load(), and again by a
+  // reload): expanded, and only names the environment did not have.
+  std::vector<EnvVariable> app_environment;
 };
 
-// A bad option or config value. The message names the flag or the key, and for YAML the
-// file:line:col where it stands.
+// One or more bad options or config values. Each message names the flag or the key, and for
+// a file the file:line:col where it stands; what() is the messages, one per line.
 class ConfigError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit ConfigError(const std::string& message);
+  explicit ConfigError(std::vector<std::string> messages);
+  const std::vector<std::string>& messages() const { return messages_; }
+
+ private:
+  std::vector<std::string> messages_;
+};
+
+// Collects the errors of one source (every unknown YAML key, every bad line of an env file)
+// so that one run reports them all.
+class ErrorList {
+ public:
+  void add(std::string message) { messages_.push_back(std::move(message)); }
+  void add(const ConfigError& error);
+  // Runs `step`, keeping its ConfigError instead of letting it through.
+  void attempt(const std::function<void()>& step);
+  bool empty() const { return messages_.empty(); }
+  const std::vector<std::string>& messages() const { return messages_; }
+  // Throws one ConfigError with every message collected, if there is any.
+  void throwIfAny() const;
+
+ private:
+  std::vector<std::string> messages_;
 };
 
 // What the command line asked for besides serving.
-enum class Action { kServe, kExitOk };
+enum class Action {
+  kServe,
+  kExitOk,       // --help / --version, already printed
+  kCheckConfig,  // --check-config: report `errors` (none: "ok") and exit
+  kPrintConfig,  // --print-config: print the settings as YAML and exit
+};
 
 struct LoadResult {
-  Action action = Action::kServe;  // kExitOk after --help / --version (already printed)
+  Action action = Action::kServe;
   Settings settings;
+  std::vector<std::string> errors;  // kCheckConfig only: what load() would have thrown
 };
 
 // Builds Settings from defaults, then the YAML file (--config), then ASGID_* environment
-// variables, then the command line, each overriding the one before. Prints --help and
-// --version to stdout. Throws ConfigError.
+// variables, then the command line, each overriding the one before; then reads --env-file.
+// Prints --help and --version to stdout. Throws ConfigError with every error it found (the
+// errors of one source are collected; a source that cannot be read stops the load), except
+// under --check-config, which returns them in LoadResult::errors.
 LoadResult load(int argc, const char* const* argv);
 
 // Looks up an environment variable: the value, or nullopt when it is unset.
@@ -142,6 +192,10 @@ std::string helpText();
 
 // Loads only a YAML file over `base` (used by load() and by reloads). Throws ConfigError.
 Settings loadYamlFile(const std::string& path, Settings base);
+
+// Applies a YAML file to `settings` in place: after a ConfigError the file's good keys are
+// applied and the bad ones are not.
+void applyYamlFile(const std::string& path, Settings& settings);
 
 std::string_view toString(Lifespan value);
 std::string_view toString(LogLevel value);

@@ -56,6 +56,54 @@ int parseFd(std::string_view text) {
   return parseInt(text, kAtLeastZero);
 }
 
+SettingSpec withNotice(SettingSpec spec, std::string_view notice) {
+  spec.notice = notice;
+  return spec;
+}
+
+SettingSpec aliasOf(std::string_view name, SettingSpec spec) {
+  spec.alias_of = name;
+  return spec;
+}
+
+// uvicorn's choices for a flag asgid ignores: any of them is accepted, anything else is the
+// typo it would be under uvicorn.
+void checkChoice(std::string_view text, const std::vector<std::string>& choices) {
+  parseChoice(text, choices);
+}
+
+void checkLoopChoice(std::string_view text) {
+  checkChoice(text, {"auto", "asyncio", "uvloop", "zuvloop"});
+}
+
+void checkHttpChoice(std::string_view text) {
+  checkChoice(text, {"auto", "h11", "httptools", "zttp"});
+}
+
+void checkInterfaceChoice(std::string_view text) {
+  std::string lower(text);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower == "asgi2") {
+    throw ValueError(
+        "asgid serves ASGI 3 applications only; wrap an ASGI 2 app (a class taking the scope) "
+        "with asgiref.compatibility.guarantee_single_callable");
+  }
+  if (lower == "wsgi") {
+    throw ValueError(
+        "asgid serves ASGI 3 applications only; wrap a WSGI app in an adapter such as "
+        "a2wsgi.WSGIMiddleware or asgiref.wsgi.WsgiToAsgi");
+  }
+  checkChoice(text, {"auto", "asgi3"});
+}
+
+// Measured (tests/integration/test_flag_parity.py): the lifespan runs in a task of its own, so
+// what it sets stays in that task's context, and each request task starts from a copy of the
+// worker's context, so what a request sets never reaches the next.
+constexpr char kResetContextvarsNotice[] =
+    "asgid always does this: each request runs in a fresh copy of the worker's context, and "
+    "context set during lifespan startup is not visible to requests (share objects through "
+    "the lifespan state, scope[\"state\"])";
+
 // One row per setting, in the order --help lists them. Long, but a table: each row reads alone.
 std::vector<SettingSpec> buildTable() {
   using S = Settings;
@@ -78,6 +126,11 @@ std::vector<SettingSpec> buildTable() {
       stringSetting({"root_path", "--root-path",
                      "The ASGI root_path, for an app mounted below a URL prefix by a proxy."},
                     &S::root_path),
+      stringSetting({"env_file", "--env-file",
+                     "Add this dotenv file's variables to the app's environment (variables "
+                     "already set win); re-read on SIGHUP.",
+                     "FILE"},
+                    &S::env_file),
 
       // Sockets.
       stringSetting({"host", "--host", "Bind the socket to this address."}, &S::host,
@@ -285,6 +338,34 @@ std::vector<SettingSpec> buildTable() {
       switchSetting({"reload_poll", "--reload-poll",
                      "Watch by polling with stat once a second instead of inotify."},
                     &S::reload_poll),
+
+      // uvicorn's flags that asgid takes so that a uvicorn command line keeps working.
+      withNotice(stringSetting({"loop", "--loop", "Accepted for uvicorn; has no effect.",
+                                "auto|asyncio|uvloop|zuvloop"},
+                               &S::loop, checkLoopChoice),
+                 "asgid runs each worker on its own event loop (libev behind asyncio's API); "
+                 "the option has no effect"),
+      withNotice(stringSetting({"http", "--http", "Accepted for uvicorn; has no effect.",
+                                "auto|h11|httptools|zttp"},
+                               &S::http, checkHttpChoice),
+                 "asgid has its own HTTP/1.1 implementation (on llhttp, as httptools is); the "
+                 "option has no effect"),
+      withNotice(
+          stringSetting({"interface", "--interface",
+                         "The application interface: asgid serves ASGI 3 only.", "auto|asgi3"},
+                        &S::interface, checkInterfaceChoice),
+          "asgid serves ASGI 3 applications, which auto and asgi3 both mean"),
+      withNotice(
+          aliasOf("limit_request_headers_size",
+                  intSetting({"h11_max_incomplete_event_size", "--h11-max-incomplete-event-size",
+                              "uvicorn's name for --limit-request-headers-size."},
+                             &S::limit_request_headers_size, kAtLeastOne)),
+          "sets --limit-request-headers-size, asgid's limit on a request's header block"),
+      withNotice(switchSetting({"reset_contextvars", "--reset-contextvars",
+                                "Accepted for uvicorn; asgid always runs each request in a fresh "
+                                "context that hides what the lifespan set."},
+                               &S::reset_contextvars),
+                 kResetContextvarsNotice),
   };
 }
 

@@ -64,13 +64,14 @@ class YamlApplier {
     // A null value has no position of its own; yaml-cpp gives the next token's.
     std::string where = position(path_, value.IsNull() ? key.Mark() : value.Mark());
     std::string prefix = where + ": " + spec.name;
+    std::string source = path_ + ":" + std::to_string(key.Mark().line + 1);
     if (value.IsNull()) throw ConfigError(prefix + ": no value given");
     if (spec.kind == SettingKind::kList) {
-      applyList(spec, value, prefix);
+      applyList(spec, value, prefix, source);
     } else if (!value.IsScalar()) {
       throw ConfigError(prefix + ": expected a single value, got " + describe(value));
     } else {
-      writer_.set(spec, value.Scalar(), prefix);
+      writer_.set(spec, value.Scalar(), prefix, source);
     }
   }
 
@@ -99,18 +100,23 @@ class YamlApplier {
     return nearest.empty() ? message : message + " (did you mean '" + nearest + "'?)";
   }
 
-  void applyList(const SettingSpec& spec, const YAML::Node& value, const std::string& prefix) {
+  // Every bad item is reported, not only the first.
+  void applyList(const SettingSpec& spec, const YAML::Node& value, const std::string& prefix,
+                 const std::string& source) {
     if (!value.IsSequence()) {
       throw ConfigError(prefix + ": expected a list, got " + describe(value));
     }
-    writer_.clearList(spec);
+    writer_.clearList(spec, source);
+    ErrorList errors;
     for (const YAML::Node& item : value) {
       std::string where = position(path_, item.Mark()) + ": " + spec.name;
       if (!item.IsScalar()) {
-        throw ConfigError(where + ": expected a list of strings, got " + describe(item));
+        errors.add(where + ": expected a list of strings, got " + describe(item));
+        continue;
       }
-      writer_.set(spec, item.Scalar(), where);
+      errors.attempt([&] { writer_.set(spec, item.Scalar(), where, source); });
     }
+    errors.throwIfAny();
   }
 
   const std::string& path_;
@@ -120,16 +126,26 @@ class YamlApplier {
 
 }  // namespace
 
-Settings loadYamlFile(const std::string& path, Settings base) {
+void applyYamlFile(const std::string& path, Settings& settings) {
   YAML::Node root = parseFile(path);
-  base.config_file = path;
-  if (root.IsNull()) return base;  // an empty file, or only comments
+  settings.config_file = path;
+  if (root.IsNull()) return;  // an empty file, or only comments
   if (!root.IsMap()) {
     throw ConfigError(position(path, root.Mark()) +
                       ": expected settings as key: value lines, got " + describe(root));
   }
-  YamlApplier applier(path, base);
-  for (const auto& entry : root) applier.apply(entry.first, entry.second);
+  // Every bad key and value is reported, so one edit fixes them all; the good ones stay
+  // applied, so later checks ("no app given") do not report what the file did give.
+  YamlApplier applier(path, settings);
+  ErrorList errors;
+  for (const auto& entry : root) {
+    errors.attempt([&] { applier.apply(entry.first, entry.second); });
+  }
+  errors.throwIfAny();
+}
+
+Settings loadYamlFile(const std::string& path, Settings base) {
+  applyYamlFile(path, base);
   return base;
 }
 

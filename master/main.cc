@@ -6,11 +6,28 @@
 
 #include "common/log.h"
 #include "common/process_title.h"
+#include "config/config_report.h"
 #include "config/settings.h"
 #include "master/file_limit.h"
 #include "master/listener.h"
 #include "master/master.h"
 #include "master/privileges.h"
+
+namespace {
+
+// --check-config: "ok" on stdout and 0, or each error on its own line on stderr and 1. The
+// notices go to stderr too, so stdout is exactly "ok" for scripts.
+int reportCheck(const asgid::config::LoadResult& loaded) {
+  for (const std::string& notice : asgid::config::notices(loaded.settings)) {
+    std::fprintf(stderr, "notice: %s\n", notice.c_str());
+  }
+  for (const std::string& error : loaded.errors) std::fprintf(stderr, "%s\n", error.c_str());
+  if (!loaded.errors.empty()) return 1;
+  std::printf("ok\n");
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace asgid;
@@ -21,10 +38,22 @@ int main(int argc, char** argv) {
   try {
     loaded = config::load(argc, argv);
   } catch (const config::ConfigError& error) {
-    std::fprintf(stderr, "asgid: %s\n", error.what());
+    for (const std::string& message : error.messages()) {
+      std::fprintf(stderr, "asgid: %s\n", message.c_str());
+    }
     return 2;
   }
-  if (loaded.action == config::Action::kExitOk) return 0;
+  switch (loaded.action) {
+    case config::Action::kExitOk:
+      return 0;
+    case config::Action::kCheckConfig:
+      return reportCheck(loaded);
+    case config::Action::kPrintConfig:
+      std::fputs(config::printConfig(loaded.settings).c_str(), stdout);
+      return 0;
+    case config::Action::kServe:
+      break;
+  }
   process_title::init(argc, argv);
   config::Settings& settings = loaded.settings;
   master::Identity identity;
@@ -43,6 +72,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "asgid: cannot open a log file: %s\n", error.what());
     return 1;
   }
+
+  for (const std::string& notice : config::notices(settings)) log::main().info("{}", notice);
 
   master::FileLimit files = master::raiseFileLimit();
   if (files.now != files.before) {

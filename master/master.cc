@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <iostream>
 #include <random>
 
 #include "common/control_channel.h"
@@ -65,15 +66,38 @@ long rssMiB(pid_t pid) {
   return resident * sysconf(_SC_PAGESIZE) / (1024 * 1024);
 }
 
+bool sameVariables(const std::vector<config::EnvVariable>& a,
+                   const std::vector<config::EnvVariable>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].name != b[i].name || a[i].value != b[i].value) return false;
+  }
+  return true;
+}
+
 // The settings a Reloader is built from: a reload that changes none of them keeps it (and its
 // watches) as it is.
 bool sameWatchSettings(const config::Settings& a, const config::Settings& b) {
   return a.reload == b.reload && a.reload_dirs == b.reload_dirs &&
          a.reload_includes == b.reload_includes && a.reload_excludes == b.reload_excludes &&
          a.reload_delay == b.reload_delay && a.reload_poll == b.reload_poll &&
-         a.app_dir == b.app_dir && a.config_file == b.config_file &&
+         a.app_dir == b.app_dir && a.config_file == b.config_file && a.env_file == b.env_file &&
          a.error_logfile == b.error_logfile && a.access_logfile == b.access_logfile &&
          a.pid_file == b.pid_file;
+}
+
+// --env-file's variables, put into this process's environment (overwriting: a reload may
+// have changed a value this process set before).
+void exportVariables(const std::vector<config::EnvVariable>& variables) {
+  for (const auto& variable : variables) {
+    setenv(variable.name.c_str(), variable.value.c_str(), 1);
+  }
+}
+
+void logEnvFile(const config::Settings& settings) {
+  if (settings.env_file.empty()) return;
+  log::main().info("Loading environment from '{}': {} variable(s) for the app", settings.env_file,
+                   settings.app_environment.size());
 }
 
 void resetSignalsForChild() {
@@ -132,7 +156,15 @@ int Master::run() {
   if (!settings_.pid_file.empty() && upgrade_parent_ == 0) pid_file_.write(settings_.pid_file);
   log::main().info("Starting asgid {} master (pid {}), {} worker(s)", ASGID_VERSION, getpid(),
                    settings_.workers);
-  if (settings_.preload && !worker::preloadApp(settings_)) return worker::kExitAppError;
+  logEnvFile(settings_);
+  if (settings_.preload) {
+    // The app is imported here, so its environment must be this process's. The names are
+    // remembered: a reload must not take them for the real environment (which the env file
+    // never overrides), and a binary upgrade must not inherit them.
+    exportVariables(settings_.app_environment);
+    for (const auto& variable : settings_.app_environment) exported_.insert(variable.name);
+    if (!worker::preloadApp(settings_)) return worker::kExitAppError;
+  }
   if (settings_.reload) startReloader();
   failures_.assign(static_cast<size_t>(settings_.workers) + 1, 0);
   for (int index = 1; index <= settings_.workers; ++index) spawn(index, 0);
@@ -200,6 +232,10 @@ void Master::runChild(int index, int control_fd) {
   ev_timer_stop(loop_, &restart_reloader_);
   ev_loop_destroy(loop_);
   unsetenv("NOTIFY_SOCKET");  // only the master speaks to systemd
+  // The master keeps its own environment as it was given, so the env file (re-read on each
+  // reload) only ever adds to the real environment; each worker takes the variables of the
+  // settings it was forked with, before Python starts and reads os.environ.
+  exportVariables(settings_.app_environment);
   process_title::set("asgid: worker " + std::to_string(index));
   log::reopen();  // the same files, opened by this process
 
@@ -476,9 +512,19 @@ void Master::reload(RollCause cause) {
 bool Master::rereadConfig() {
   std::vector<const char*> args;
   for (const auto& arg : argv_) args.push_back(arg.c_str());
+  config::EnvLookup real_environment = [this](const std::string& name) {
+    return exported_.contains(name) ? std::nullopt : config::processEnvironment()(name);
+  };
   try {
-    config::LoadResult loaded = config::load(static_cast<int>(args.size()), args.data());
+    config::LoadResult loaded =
+        config::load(static_cast<int>(args.size()), args.data(), real_environment, std::cout);
     const config::Settings& next = loaded.settings;
+    logEnvFile(next);
+    if (settings_.preload && !sameVariables(next.app_environment, settings_.app_environment)) {
+      log::main().warn(
+          "Reload: --env-file changed, but with --preload the master imported the app; "
+          "restart to apply it");
+    }
     if (next.bind != settings_.bind || next.host != settings_.host || next.port != settings_.port ||
         next.uds != settings_.uds || next.fds != settings_.fds) {
       // The listeners belong to the master and outlive reloads; new addresses need a restart
@@ -489,8 +535,12 @@ bool Master::rereadConfig() {
     if (!sameWatchSettings(next, settings_)) ev_timer_start(loop_, &restart_reloader_);
     settings_ = std::move(loaded.settings);
   } catch (const config::ConfigError& error) {
-    log::main().error("Reload failed: {}; the workers keep the current configuration",
-                      error.what());
+    // One log line: the errors (every bad key, variable and line) joined.
+    std::string errors;
+    for (const std::string& message : error.messages()) {
+      errors += (errors.empty() ? "" : "; ") + message;
+    }
+    log::main().error("Reload failed: {}; the workers keep the current configuration", errors);
     return false;
   }
   return true;
@@ -669,6 +719,8 @@ void Master::upgrade() {
     for (const auto& listener : listeners_) fcntl(listener.fd.get(), F_SETFD, 0);
     setenv(kInheritFdsEnv, fds.c_str(), 1);
     setenv("ASGID_UPGRADE_PARENT", std::to_string(getppid()).c_str(), 1);
+    // The new master reads the env file itself, over the environment it was given.
+    for (const auto& name : exported_) unsetenv(name.c_str());
     std::vector<char*> args;
     for (auto& arg : argv_) args.push_back(arg.data());
     args.push_back(nullptr);

@@ -15,6 +15,7 @@
 
 #include <deque>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -128,7 +129,8 @@ class Master {
   int exit_code_ = 0;
   int interrupts_ = 0;
   pid_t upgrade_child_ = 0;
-  pid_t upgrade_parent_ = 0;  // set in a master exec'd by USR2
+  pid_t upgrade_parent_ = 0;        // set in a master exec'd by USR2
+  std::set<std::string> exported_;  // --env-file names put into this process's environment
   PidFile pid_file_;
   std::vector<ev_signal> signals_;
   ev_child child_watcher_;

@@ -110,6 +110,7 @@ WatchTree buildWatchTree(const config::Settings& settings) {
     if (isDirectory(pattern)) tree.pruned_dirs.push_back(absolute(pattern));
   }
   if (!settings.config_file.empty()) tree.files.push_back(absolute(settings.config_file));
+  if (!settings.env_file.empty()) tree.files.push_back(absolute(settings.env_file));
   ignoreOutputFiles(settings, tree);
   return tree;
 }

@@ -105,8 +105,8 @@ TEST(CommandLineTest, UnknownOptionsAreErrorsWithASuggestion) {
             "unknown option '--timeout-keepalive' (did you mean '--timeout-keep-alive'?)");
   // uvicorn options asgid does not have yet are not silently accepted.
   // A uvicorn option asgid lacks is named as such, not mistaken for a look-alike.
-  EXPECT_EQ(errorOf({"--env-file", ".env", "main:app"}),
-            "option '--env-file' (a uvicorn option) is not supported by asgid yet");
+  EXPECT_EQ(errorOf({"--http2", "main:app"}),
+            "option '--http2' (a uvicorn option) is not supported by asgid yet");
   EXPECT_EQ(errorOf({"--ssl-keyfile=key.pem", "main:app"}),
             "option '--ssl-keyfile' (a uvicorn option) is not supported by asgid yet");
   EXPECT_EQ(errorOf({"--frobnicate", "k.pem", "main:app"}), "unknown option '--frobnicate'");

@@ -61,7 +61,8 @@ TEST(ManPagesTest, AsgidOneNamesEveryFlagAndVariable) {
     }
     EXPECT_TRUE(containsWord(page, spec.env)) << spec.env;
   }
-  for (const char* flag : {"--config", "--version", "--help", "ASGID_CONFIG", "VIRTUAL_ENV"}) {
+  for (const char* flag : {"--config", "--check-config", "--print-config", "--version", "--help",
+                           "ASGID_CONFIG", "VIRTUAL_ENV"}) {
     EXPECT_TRUE(containsWord(page, flag)) << flag;
   }
   for (const char* section : {"NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "SIGNALS",
@@ -83,6 +84,9 @@ TEST(ManPagesTest, ConfigurationReferenceNamesEveryRow) {
     EXPECT_TRUE(containsWord(doc, spec.flag)) << spec.flag;
     EXPECT_TRUE(containsWord(doc, spec.name)) << spec.name;
     EXPECT_TRUE(containsWord(doc, spec.env)) << spec.env;
+  }
+  for (const char* flag : {"--config", "--check-config", "--print-config", "--version"}) {
+    EXPECT_TRUE(containsWord(doc, flag)) << flag;
   }
 }
 

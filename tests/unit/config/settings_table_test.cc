@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+
 #include <set>
 #include <string>
 #include <vector>
@@ -38,7 +40,9 @@ TEST(SettingsTableTest, NamesFlagsAndVariablesAreUniqueAndWellFormed) {
     EXPECT_TRUE(names.insert(spec.name).second);
     EXPECT_TRUE(flags.insert(spec.flag).second);
     EXPECT_TRUE(envs.insert(spec.env).second);
-    EXPECT_EQ(spec.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz_"), std::string::npos);
+    EXPECT_EQ(spec.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz_0123456789"),
+              std::string::npos);
+    EXPECT_TRUE(std::islower(static_cast<unsigned char>(spec.name[0])));
     EXPECT_TRUE(spec.isPositional() || spec.flag.starts_with("--"));
     EXPECT_TRUE(spec.negative_flag.empty() || spec.kind == SettingKind::kSwitch);
     EXPECT_FALSE(spec.help.empty());

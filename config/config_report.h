@@ -1,0 +1,32 @@
+// What --check-config and --print-config report about loaded Settings, and the notices for
+// uvicorn flags that mean nothing to asgid. Pure functions of Settings (and, for the paths,
+// the file system): main() decides where the text goes.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/settings.h"
+
+namespace asgid::config {
+
+// One line per setting given a value other than its default whose row has a notice
+// ("--loop (from --loop): asgid runs each worker on its own event loop ...").
+std::vector<std::string> notices(const Settings& settings);
+
+// --check-config's checks beyond the values themselves, cheap enough for ExecStartPre=: the
+// directories the workers will use exist (--chdir, and --app-dir and --venv, which are
+// relative to --chdir when it is given). One message per problem; empty when all is well.
+std::vector<std::string> checkPaths(const Settings& settings);
+
+// The effective settings as a YAML file that --config loads back to the same settings, one
+// key per row, each with a trailing comment naming where its value came from ("default",
+// "asgid.yaml:3", "ASGID_PORT", "--port", "WEB_CONCURRENCY"). Unset settings are written as
+// comments. The env file's variables are listed by name only (they may be secrets).
+std::string printConfig(const Settings& settings);
+
+// A YAML scalar that reads back as `text`: plain when that is unambiguous, double-quoted
+// otherwise.
+std::string yamlScalar(const std::string& text);
+
+}  // namespace asgid::config

@@ -135,7 +135,7 @@ install_suite() {
   echo "$install_key" > "$py27/installed"
 }
 
-mkdir -p "$cache"
+mkdir -p "$cache" || { echo "autobahn.sh: set ASGID_CACHE to a writable directory" >&2; exit 2; }
 exec 9> "$cache/install.lock"
 flock 9  # two runs at once share one install
 if [ "$(cat "$py27/installed" 2>/dev/null)" != "$install_key" ]; then
@@ -145,13 +145,6 @@ if [ "$(cat "$py27/installed" 2>/dev/null)" != "$install_key" ]; then
 fi
 flock -u 9
 [ "$install_only" -eq 0 ] || exit 0
-
-if [ -z "$report_dir" ]; then
-  report_dir=$(mktemp -d "${TMPDIR:-/tmp}/asgid-autobahn.XXXXXX")
-fi
-mkdir -p "$report_dir"
-report_dir=$(cd "$report_dir" && pwd)
-echo "autobahn.sh: reports in $report_dir"
 
 port=$("${helper[@]}" free-port)
 if [ -n "$server_cmd" ]; then
@@ -165,6 +158,13 @@ else
   command="$(printf '%q' "$bin") --host 127.0.0.1 --port $port --app-dir $(printf '%q' \
     "$repo/tests/autobahn") --ws-max-size 20000000 echo:app"
 fi
+
+if [ -z "$report_dir" ]; then
+  report_dir=$(mktemp -d "${TMPDIR:-/tmp}/asgid-autobahn.XXXXXX")
+fi
+mkdir -p "$report_dir"
+report_dir=$(cd "$report_dir" && pwd)
+echo "autobahn.sh: reports in $report_dir"
 
 # The server runs in its own session so that SIGTERM reaches it and every process it forks
 # (asgid's workers, uvicorn's reloader) and nothing else.
@@ -237,5 +237,14 @@ if [ "$server_died" -eq 1 ]; then
   echo "autobahn.sh: the server exited during the run; see $server_log"
   result=1
 fi
+# A worker that crashed on a frame (e.g. an ASan build) may have been respawned while the
+# server lived on: its report in the log fails the run (the markers of tests/integration).
+crash_markers='ERROR: (Address|Leak)Sanitizer|runtime error:|terminate called|Segmentation fault'
+if grep -q -E "$crash_markers|Fatal Python error" "$server_log"; then
+  echo "autobahn.sh: crash report in $server_log"
+  result=1
+fi
+tracebacks=$(grep -c '^Traceback' "$server_log" || true)
+[ "$tracebacks" -eq 0 ] || echo "autobahn.sh: note: $tracebacks Python traceback(s) in $server_log"
 echo "autobahn.sh: report: $report_dir/reports/index.html"
 exit "$result"

@@ -109,6 +109,7 @@ EOF
   rm -rf "$cache/debs" && mkdir -p "$cache/debs"
   (cd "$cache/debs" && apt-get download -qq "${debs[@]}")
   unset APT_CONFIG
+  rm -rf "$apt/lists" "$apt"/*.bin  # 100+ MB of bullseye indexes, needed only for this
 }
 
 install_suite() {

@@ -34,7 +34,7 @@ helper=("/usr/bin/python3" "$repo/scripts/autobahn-helper.py")
 requirements=$repo/scripts/autobahn-requirements.txt
 
 cases=1-11 exclude="" server_cmd="" report_dir="" install_only=0
-usage() { sed -n '6,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '6,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --cases) cases=${2:?}; shift ;;
@@ -155,7 +155,8 @@ fi
 
 port=$("${helper[@]}" free-port)
 if [ -n "$server_cmd" ]; then
-  agent=$(basename "${server_cmd%% *}")
+  # Autobahn names its report files after the agent: keep it to safe characters.
+  agent=$(basename "${server_cmd%% *}" | tr -c 'A-Za-z0-9_.\n-' _)
   command=${server_cmd//\{port\}/$port}
 else
   agent=asgid

@@ -10,9 +10,9 @@
 #   --exclude SPEC    the same syntax, taken out of --cases
 #   --server-cmd CMD  test another server: CMD is run by bash in the current directory with
 #                     {port} replaced by a free loopback port; it must serve the echo app at
-#                     ws://127.0.0.1:{port}/, e.g.
-#                     '.venv/bin/uvicorn --app-dir tests/autobahn echo:app --port {port}
-#                      --ws websockets --ws-max-size 20000000'
+#                     ws://127.0.0.1:{port}/, e.g. (one line) '.venv/bin/uvicorn --app-dir
+#                     tests/autobahn echo:app --port {port} --ws websockets --ws-max-size
+#                     20000000'
 #                     Default: ${ASGID_BIN:-build/master/asgid} serving tests/autobahn/echo.py.
 #   --report-dir DIR  where the spec, logs and Autobahn's HTML/JSON reports go (default: a new
 #                     temporary directory, printed); never inside the git tree unless asked.

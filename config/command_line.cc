@@ -88,10 +88,7 @@ constexpr std::string_view kUvicornOnly[] = {"--env-file",
                                              "--loop",
                                              "--http",
                                              "--interface",
-                                             "--h11-max-incomplete-event-size",
-                                             "--use-colors",
-                                             "--no-use-colors",
-                                             "--log-config"};
+                                             "--h11-max-incomplete-event-size"};
 
 std::string unknownOption(const std::string& arg) {
   std::string flag = arg.substr(0, arg.find('='));

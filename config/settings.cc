@@ -1,10 +1,12 @@
 // load(): the order of the sources, and nothing else; each source has its own file.
 #include "config/settings.h"
 
+#include <filesystem>
 #include <iostream>
 
 #include "config/command_line.h"
 #include "config/environment.h"
+#include "config/log_config.h"
 
 namespace asgid::config {
 
@@ -29,6 +31,13 @@ LoadResult load(int argc, const char* const* argv, const EnvLookup& env, std::os
     throw ConfigError("no app given: pass APP (for example main:app), or set app in the " +
                       std::string("config file or ASGID_APP"));
   }
+  if (!settings.log_config.empty()) {
+    // Absolute: the workers apply it after --chdir, and a reload must read the same file.
+    std::error_code error;
+    auto path = std::filesystem::absolute(settings.log_config, error);
+    if (!error) settings.log_config = path.lexically_normal().string();
+    settings.log_config_data = readLogConfig(settings.log_config);
+  }
   if (settings.reload && settings.preload) {
     throw ConfigError(
         "--reload cannot be used with --preload: the master would keep the old code imported "
@@ -51,6 +60,19 @@ std::string_view toString(WsImpl value) {
       return "wsproto";
   }
   return "auto";
+}
+
+log::Format logFormat(const Settings& settings) {
+  log::Format format;
+  format.json = settings.log_format == LogFormat::kJson;
+  if (settings.use_colors)
+    format.colors = *settings.use_colors ? log::Colors::kAlways : log::Colors::kNever;
+  format.access_raw = settings.access_log_format != "default";
+  return format;
+}
+
+std::string_view toString(LogFormat value) {
+  return value == LogFormat::kJson ? "json" : "text";
 }
 
 std::string_view toString(Lifespan value) {

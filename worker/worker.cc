@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "worker/asgi/asgi_bridge.h"
 #include "worker/asgi/lifespan.h"
+#include "worker/asgi/python_logging.h"
 #include "worker/http/http_server.h"
 #include "worker/loop/event_loop.h"
 #include "worker/python/interpreter.h"
@@ -125,10 +126,29 @@ void Worker::onHeartbeat(struct ev_loop*, ev_timer* watcher, int) {
   control::send(static_cast<Worker*>(watcher->data)->link_.control_fd, control::kHeartbeat);
 }
 
+// Python logging before the app import, so records logged at import time are routed too. A
+// --log-config that dictConfig refuses stops the worker with the file named (the master then
+// stops at startup, or abandons a HUP roll, rather than respawning in a loop).
+bool installLogging(const config::Settings& settings) {
+  try {
+    py::installPythonLogging(settings);
+  } catch (const py::PyError& error) {
+    if (settings.log_config.empty()) {
+      log::main().error("Cannot set up Python logging:\n{}", error.traceback());
+    } else {
+      log::main().error("--log-config {}: logging.config.dictConfig refused it: {}",
+                        settings.log_config, error.what());
+    }
+    return false;
+  }
+  return true;
+}
+
 bool Worker::startPython() {
   try {
     if (g_preloaded_app == nullptr) {
       interpreter_ = std::make_unique<py::Interpreter>(interpreterOptions(settings_));
+      if (!installLogging(settings_)) return false;
     }
     loop_ = py::EventLoop::create();
     enableFaultHandler();
@@ -246,6 +266,9 @@ void Worker::onGraceTimeout(struct ev_loop*, ev_timer* watcher, int) {
 }
 
 int Worker::run() {
+  // The settings may be newer than the master's (a HUP): this worker's lines follow them.
+  log::setFormat(config::logFormat(settings_));
+  log::setWorker(link_.index);
   if (!startPython()) return kExitAppError;
   watchSignals();
   if (!startLifespan()) return kExitStartupFailed;
@@ -267,6 +290,7 @@ int Worker::run() {
 bool preloadApp(const config::Settings& settings) {
   try {
     g_preloaded_interpreter = new py::Interpreter(interpreterOptions(settings));
+    if (!installLogging(settings)) return false;
     g_preloaded_app = py::importApp(settings.app, settings.factory).release();
   } catch (const py::PyError& error) {
     log::main().error("Error loading ASGI app \"{}\":\n{}", settings.app, error.traceback());

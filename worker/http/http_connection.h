@@ -87,6 +87,7 @@ class HttpConnection final : public net::Protocol, public Exchange, private Pars
   void closeAfterWrite();
   void notifyDisconnect(bool abort);
   void logAccess(int status);
+  void addRequestId();
   void writeChunk(const char* data, size_t size, ReleaseFn release, void* owner);
 
   HttpServer& server_;

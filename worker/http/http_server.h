@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/access_log_format.h"
 #include "config/settings.h"
 #include "worker/http/exchange.h"
 #include "worker/http/http_parser.h"
@@ -34,6 +35,8 @@ struct ServerOptions {
   bool server_header;
   bool date_header;
   std::vector<Header> extra_headers;
+  log::AccessLogFormat access_format;  // --access-log-format, compiled
+  bool request_id = false;             // --request-id: give a request without X-Request-ID one
 };
 
 ServerOptions serverOptions(const config::Settings& settings);

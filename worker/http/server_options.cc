@@ -22,6 +22,9 @@ ServerOptions serverOptions(const config::Settings& settings) {
   options.server_header = settings.server_header;
   options.date_header = settings.date_header;
   options.extra_headers = settings.headers;
+  // Checked when the settings were read: compiling it again cannot fail.
+  options.access_format = log::AccessLogFormat::compile(settings.access_log_format);
+  options.request_id = settings.request_id;
   return options;
 }
 

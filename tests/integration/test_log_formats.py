@@ -387,3 +387,27 @@ def test_usr1_reopens_json_error_log_and_json_access_log(tmp_path):
     assert all(r["status"] == 200 for r in json_lines(new_access))
     old = json_lines((tmp_path / "error.log.1").read_text())
     assert not any(r["message"].startswith("a error record") for r in old)
+
+
+# ---- --preload and SIGHUP -----------------------------------------------------------------
+
+
+def test_preload_routes_records_logged_at_import_in_the_master(server):
+    srv = server("logging_app:app", "--preload", "--log-format", "json")
+    get(srv.port, "/warning")
+    srv.wait_stderr(r'"message":"a warning record')
+    records = json_lines(srv.stderr_text())
+    imported = [r for r in records if r["message"] == "imported logging_app"]
+    assert len(imported) == 1 and imported[0]["pid"] == srv.pid  # imported once, by the master
+    warning = [r for r in records if r["logger"] == "logapp.views"]
+    assert warning[0]["worker"] == 1 and warning[0]["pid"] != srv.pid
+
+
+def test_hup_with_a_broken_log_config_keeps_serving(server, tmp_path):
+    config = tmp_path / "logging.json"
+    config.write_text(json.dumps({"version": 1, "disable_existing_loggers": False}))
+    srv = server("logging_app:app", "--log-config", config)
+    config.write_text('{"version": ')
+    srv.signal(signal.SIGHUP)
+    assert srv.wait_stderr(rf"Reload failed: {re.escape(str(config))}:\d+:\d+")
+    assert get(srv.port, "/info") == b"ok"

@@ -213,7 +213,7 @@ int base64Value(char c) {
 AccessLogFormat::AccessLogFormat() : default_(true) {}
 
 AccessLogFormat AccessLogFormat::compile(std::string_view spec) {
-  if (spec == "default") return AccessLogFormat();
+  if (spec.empty() || spec == "default") return AccessLogFormat();
   AccessLogFormat format;
   format.default_ = false;
   if (spec == "json") {

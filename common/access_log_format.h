@@ -38,7 +38,7 @@ class AccessLogFormat {
  public:
   // asgid's line: client:port - "METHOD target HTTP/x.y" status bytes duration.
   AccessLogFormat();
-  // "default", "common", "combined", "json", or a format with gunicorn's atoms
+  // "default" (or ""), "common", "combined", "json", or a format with gunicorn's atoms
   // (%(h)s %(l)s %(u)s %(t)s %(r)s %(m)s %(U)s %(q)s %(H)s %(s)s %(b)s %(B)s %(f)s %(a)s %(T)s
   // %(M)s %(D)s %(L)s %(p)s, %({header}i)s, %({header}o)s, %({variable}e)s, and %% for a
   // percent sign). Throws std::invalid_argument naming the bad atom.

@@ -67,7 +67,8 @@ log::Format logFormat(const Settings& settings) {
   format.json = settings.log_format == LogFormat::kJson;
   if (settings.use_colors)
     format.colors = *settings.use_colors ? log::Colors::kAlways : log::Colors::kNever;
-  format.access_raw = settings.access_log_format != "default";
+  format.access_raw =
+      !settings.access_log_format.empty() && settings.access_log_format != "default";
   return format;
 }
 

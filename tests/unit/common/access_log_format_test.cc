@@ -47,6 +47,8 @@ class AccessLogFormatTest : public ::testing::Test {
 
 TEST_F(AccessLogFormatTest, DefaultIsTheLineAsgidAlwaysWrote) {
   EXPECT_TRUE(AccessLogFormat::compile("default").isDefault());
+  EXPECT_TRUE(AccessLogFormat::compile("").isDefault());
+  EXPECT_FALSE(AccessLogFormat::compile("common").isDefault());
   EXPECT_EQ(render("default"),
             "10.0.0.7:51234 - \"GET /items/1?color=red&size=2 HTTP/1.1\" 201 "
             "1234 2345.679ms");

@@ -357,7 +357,7 @@ void AccessLogFormat::render(const AccessRecord& record, std::string& out, bool 
         break;
       case Atom::kPid:
         out += '<';
-        appendNumber(static_cast<uint64_t>(getpid()), out);
+        appendNumber(static_cast<uint64_t>(linePid()), out);
         out += '>';
         break;
       case Atom::kRequestHeader:
@@ -405,7 +405,7 @@ void AccessLogFormat::renderJson(const AccessRecord& record, std::string& out) c
   out += "{\"ts\":\"";
   appendIsoTime(out);
   out += "\",\"pid\":";
-  appendNumber(static_cast<uint64_t>(getpid()), out);
+  appendNumber(static_cast<uint64_t>(linePid()), out);
   appendJsonField("client", record.peer_host, out);
   out += ",\"client_port\":";
   if (record.peer_port < 0) {

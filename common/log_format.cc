@@ -1,5 +1,6 @@
 #include "common/log_format.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -14,6 +15,11 @@ namespace {
 
 thread_local std::string_view t_exception;
 int g_worker = 0;
+pid_t g_pid = 0;
+
+void refreshPid() {
+  g_pid = getpid();
+}
 
 constexpr std::string_view kLevelNames[] = {"trace", "debug",    "info", "warning",
                                             "error", "critical", "off"};
@@ -208,7 +214,7 @@ void formatText(const spdlog::details::log_msg& message, const LineStyle& style,
   dest.push_back('[');
   appendTime(message, false, dest);
   append(dest, "] [");
-  appendUnsigned(dest, static_cast<unsigned long>(getpid()));
+  appendUnsigned(dest, static_cast<unsigned long>(linePid()));
   append(dest, "] ");
   if (!access) {
     const size_t level = levelIndex(message.level);
@@ -241,7 +247,7 @@ void formatJson(const spdlog::details::log_msg& message, spdlog::memory_buf_t& d
   append(dest, "\",\"level\":\"");
   append(dest, kLevelNames[levelIndex(message.level)]);
   append(dest, "\",\"pid\":");
-  appendUnsigned(dest, static_cast<unsigned long>(getpid()));
+  appendUnsigned(dest, static_cast<unsigned long>(linePid()));
   append(dest, ",\"worker\":");
   if (g_worker > 0) {
     appendUnsigned(dest, static_cast<unsigned long>(g_worker));
@@ -329,6 +335,14 @@ RecordException::~RecordException() {
 
 std::string_view RecordException::current() {
   return t_exception;
+}
+
+pid_t linePid() {
+  static const bool registered = [] {
+    refreshPid();
+    return pthread_atfork(nullptr, nullptr, refreshPid) == 0;
+  }();
+  return registered ? g_pid : getpid();
 }
 
 void setLineWorker(int index) {

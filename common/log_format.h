@@ -53,6 +53,10 @@ class RecordException {
   std::string_view previous_;
 };
 
+// The process id every line shows, without a system call per line (getpid() is one): cached,
+// and refreshed in the child of every fork (pthread_atfork), Python's os.fork() included.
+pid_t linePid();
+
 // The worker index shown in JSON lines ("worker": N); 0, the master, is shown as null.
 void setLineWorker(int index);
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -169,6 +170,17 @@ TEST(JournalStreamTest, ComparesWithTheDescriptor) {
   EXPECT_FALSE(isJournalStream(fd, nullptr));
   close(fd);
   unlink(name);
+}
+
+TEST(LinePidTest, FollowsForks) {
+  EXPECT_EQ(linePid(), getpid());
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) _exit(linePid() == getpid() ? 0 : 1);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child logged its parent's pid";
+  EXPECT_EQ(linePid(), getpid());
 }
 
 TEST(SyslogPriorityTest, SdDaemonLevels) {

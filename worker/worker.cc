@@ -56,7 +56,7 @@ class Worker {
  private:
   enum class Phase { kStarting, kServing, kStopping };
 
-  bool startPython();
+  int startPython();
   bool startLifespan();
   void serve();
   void stopLifespan();
@@ -144,11 +144,12 @@ bool installLogging(const config::Settings& settings) {
   return true;
 }
 
-bool Worker::startPython() {
+// kExitOk, or the exit code: the app could not be loaded, or --log-config was refused.
+int Worker::startPython() {
   try {
     if (g_preloaded_app == nullptr) {
       interpreter_ = std::make_unique<py::Interpreter>(interpreterOptions(settings_));
-      if (!installLogging(settings_)) return false;
+      if (!installLogging(settings_)) return kExitConfigError;
     }
     loop_ = py::EventLoop::create();
     enableFaultHandler();
@@ -156,12 +157,12 @@ bool Worker::startPython() {
                                       : py::importApp(settings_.app, settings_.factory);
   } catch (const py::PyError& error) {
     log::main().error("Error loading ASGI app \"{}\":\n{}", settings_.app, error.traceback());
-    return false;
+    return kExitAppError;
   } catch (const std::exception& error) {
     log::main().error("Error loading ASGI app. {}", error.what());
-    return false;
+    return kExitAppError;
   }
-  return true;
+  return kExitOk;
 }
 
 bool Worker::startLifespan() {
@@ -269,7 +270,7 @@ int Worker::run() {
   // The settings may be newer than the master's (a HUP): this worker's lines follow them.
   log::setFormat(config::logFormat(settings_));
   log::setWorker(link_.index);
-  if (!startPython()) return kExitAppError;
+  if (int code = startPython(); code != kExitOk) return code;
   watchSignals();
   if (!startLifespan()) return kExitStartupFailed;
   try {

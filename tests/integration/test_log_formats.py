@@ -346,7 +346,7 @@ def test_log_config_dictconfig_refusal_stops_without_respawning(tmp_path):
                            "--log-config", str(config), "logging_app:app"], cwd=APPS,
                           env=server_env(), capture_output=True, timeout=30)
     err = proc.stderr.decode()
-    assert proc.returncode != 0
+    assert proc.returncode == 2  # a configuration error, as a bad flag is
     assert f"--log-config {config}: logging.config.dictConfig refused it" in err
     assert "no_such_module" in err
     assert err.count("Booting worker") == 2  # the first two, never a respawn

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/log_file.h"
+#include "common/log_format.h"
 
 namespace asgid::log {
 namespace {
@@ -22,6 +23,8 @@ spdlog::sink_ptr g_access_sink;
 bool g_access_enabled = true;
 std::string g_error_file;  // absolute, or "" for the standard stream
 std::string g_access_file;
+Format g_format;
+bool g_access_color = false;
 
 bool isStream(const std::string& file) {
   return file.empty() || file == "-";
@@ -67,14 +70,33 @@ spdlog::level::level_enum toSpd(Level level) {
   return spdlog::level::info;
 }
 
+// The decorations a destination takes: `file` is "" for the standard stream `fd`.
+LineStyle destinationStyle(const std::string& file, int fd) {
+  LineStyle style;
+  if (!file.empty()) return style;  // a file: never colour, never priorities
+  style.journal = isJournalStream(fd, getenv("JOURNAL_STREAM"));
+  style.color = !style.journal && (g_format.colors == Colors::kAlways ||
+                                   (g_format.colors == Colors::kAuto && isatty(fd) == 1));
+  return style;
+}
+
 void makeLoggers(spdlog::level::level_enum level) {
+  LineStyle error_style = destinationStyle(g_error_file, STDERR_FILENO);
+  error_style.json = g_format.json;
+  error_style.color = error_style.color && !g_format.json;
+  LineStyle access_style = destinationStyle(g_access_file, STDOUT_FILENO);
+  access_style.raw = g_format.access_raw;
+  g_access_color = access_style.color && !g_format.access_raw;
+  access_style.color = false;  // the default access line colours its status itself
   // Every line is flushed: a tail -f, logrotate's reader or journald sees it at once.
   g_main = std::make_shared<spdlog::logger>("asgid", g_error_sink);
-  g_main->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%P] [%l] %v");
+  g_main->set_formatter(std::make_unique<LineFormatter>(error_style, access_style));
   g_main->set_level(level);
   g_main->flush_on(spdlog::level::trace);
-  g_access = std::make_shared<spdlog::logger>("access", g_access_sink);
-  g_access->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%P] %v");
+  // Unnamed: the formatter knows an access line by its empty logger name, which matters when
+  // both logs share one file (one sink, one formatter).
+  g_access = std::make_shared<spdlog::logger>("", g_access_sink);
+  g_access->set_formatter(std::make_unique<LineFormatter>(error_style, access_style));
   g_access->set_level(spdlog::level::info);
   g_access->flush_on(spdlog::level::info);
 }
@@ -144,6 +166,31 @@ int reopen() {
         strerrorname_np(error) ? strerrorname_np(error) : "?");
   }
   return static_cast<int>(failures.size());
+}
+
+void setFormat(const Format& format) {
+  g_format = format;
+  if (g_main) makeLoggers(g_main->level());
+}
+
+void setWorker(int index) {
+  setLineWorker(index);
+}
+
+bool accessColor() {
+  return g_access_color;
+}
+
+void record(Level level, std::string_view logger, std::string_view message,
+            std::string_view exception) {
+  spdlog::logger& error_log = main();
+  RecordException current(exception);
+  spdlog::details::log_msg line(spdlog::string_view_t(logger.data(), logger.size()), toSpd(level),
+                                spdlog::string_view_t(message.data(), message.size()));
+  // Straight to the sinks: the logger's own level is asgid's; the Python side filtered already.
+  for (const spdlog::sink_ptr& sink : error_log.sinks()) {
+    if (sink->should_log(line.level)) sink->log(line);
+  }
 }
 
 spdlog::logger& main() {

@@ -77,10 +77,8 @@ void rejectSwitchValues(int argc, const char* const* argv) {
 // uvicorn flags people bring along that asgid does not offer (yet): named plainly instead of
 // getting a look-alike suggestion ("--reload" is not "--preload").
 constexpr std::string_view kUvicornOnly[] = {
-    "--ssl-keyfile",   "--ssl-certfile",  "--ssl-keyfile-password",
-    "--ssl-version",   "--ssl-cert-reqs", "--ssl-ca-certs",
-    "--ssl-ciphers",   "--http2",         "--use-colors",
-    "--no-use-colors", "--log-config"};
+    "--ssl-keyfile",   "--ssl-certfile", "--ssl-keyfile-password", "--ssl-version",
+    "--ssl-cert-reqs", "--ssl-ca-certs", "--ssl-ciphers",          "--http2"};
 
 std::string unknownOption(const std::string& arg) {
   std::string flag = arg.substr(0, arg.find('='));

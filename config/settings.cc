@@ -1,12 +1,14 @@
 // load(): the order of the sources, and nothing else; each source has its own file.
 #include "config/settings.h"
 
+#include <filesystem>
 #include <iostream>
 
 #include "config/command_line.h"
 #include "config/config_report.h"
 #include "config/env_file.h"
 #include "config/environment.h"
+#include "config/log_config.h"
 
 namespace asgid::config {
 
@@ -62,6 +64,13 @@ LoadResult loadOrThrow(int argc, const char* const* argv, const EnvLookup& env, 
   checkCombination(settings, errors);
   if (!settings.env_file.empty()) {
     errors.attempt([&] { settings.app_environment = loadEnvFile(settings.env_file, env); });
+  }
+  if (!settings.log_config.empty()) {
+    // Absolute: the workers apply it after --chdir, and a reload must read the same file.
+    std::error_code error;
+    auto path = std::filesystem::absolute(settings.log_config, error);
+    if (!error) settings.log_config = path.lexically_normal().string();
+    errors.attempt([&] { settings.log_config_data = readLogConfig(settings.log_config); });
   }
   errors.throwIfAny();
   Action action = command_line.print_config ? Action::kPrintConfig : Action::kServe;
@@ -128,6 +137,20 @@ std::string_view toString(WsImpl value) {
       return "wsproto";
   }
   return "auto";
+}
+
+log::Format logFormat(const Settings& settings) {
+  log::Format format;
+  format.json = settings.log_format == LogFormat::kJson;
+  if (settings.use_colors)
+    format.colors = *settings.use_colors ? log::Colors::kAlways : log::Colors::kNever;
+  format.access_raw =
+      !settings.access_log_format.empty() && settings.access_log_format != "default";
+  return format;
+}
+
+std::string_view toString(LogFormat value) {
+  return value == LogFormat::kJson ? "json" : "text";
 }
 
 std::string_view toString(Lifespan value) {

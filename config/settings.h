@@ -8,6 +8,7 @@
 #include <functional>
 #include <iosfwd>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -15,10 +16,15 @@
 #include <utility>
 #include <vector>
 
+#include "common/log.h"
+
 namespace asgid::config {
+
+struct LogConfigValue;  // config/log_config.h
 
 enum class Lifespan { kAuto, kOn, kOff };
 enum class LogLevel { kTrace, kDebug, kInfo, kWarning, kError, kCritical };
+enum class LogFormat { kText, kJson };
 // uvicorn's --ws choices: any but kNone means asgid's own WebSocket protocol.
 enum class WsImpl { kAuto, kNone, kWebsockets, kWebsocketsSansio, kWsproto };
 
@@ -55,6 +61,13 @@ struct Settings {
   bool access_log = true;
   std::string error_logfile;   // error log file; empty or "-": stderr (reopened on SIGUSR1)
   std::string access_logfile;  // access log file; empty or "-": stdout (reopened on SIGUSR1)
+  LogFormat log_format = LogFormat::kText;    // the error log: text lines or JSON lines
+  std::optional<bool> use_colors;             // unset: colour only on a terminal
+  std::string access_log_format = "default";  // a preset or gunicorn's atoms
+  bool request_id = false;                    // give requests without X-Request-ID one
+  std::string log_config;                     // a logging.config dictConfig file (JSON/YAML)
+  // --log-config's content, read by load() (made absolute first), shared by every copy.
+  std::shared_ptr<const LogConfigValue> log_config_data;
 
   // Responses.
   std::vector<std::pair<std::string, std::string>> headers;  // --header NAME:VALUE, repeatable
@@ -199,6 +212,10 @@ void applyYamlFile(const std::string& path, Settings& settings);
 
 std::string_view toString(Lifespan value);
 std::string_view toString(LogLevel value);
+std::string_view toString(LogFormat value);
+
+// How the log lines look under these settings (log::setFormat()).
+log::Format logFormat(const Settings& settings);
 std::string_view toString(WsImpl value);
 
 }  // namespace asgid::config

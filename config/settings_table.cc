@@ -8,6 +8,7 @@
 #include <climits>
 #include <stdexcept>
 
+#include "common/access_log_format.h"
 #include "common/address_set.h"
 
 namespace asgid::config {
@@ -104,6 +105,25 @@ constexpr char kResetContextvarsNotice[] =
     "context set during lifespan startup is not visible to requests (share objects through "
     "the lifespan state, scope[\"state\"])";
 
+void checkAccessLogFormat(std::string_view text) {
+  try {
+    log::AccessLogFormat::compile(text);
+  } catch (const std::invalid_argument& error) {
+    throw ValueError(quote(text) + ": " + error.what());
+  }
+}
+
+// uvicorn's --use-colors/--no-use-colors: a switch whose default is neither (decided per
+// destination: a terminal gets colour).
+SettingSpec colorsSetting(SettingNames names) {
+  SettingSpec spec = baseSetting(names, SettingKind::kSwitch, "");
+  spec.assign = [](Settings& s, std::string_view text) { s.use_colors = parseBool(text); };
+  spec.show = [](const Settings& s) {
+    return std::string(!s.use_colors ? "auto" : *s.use_colors ? "true" : "false");
+  };
+  return spec;
+}
+
 // One row per setting, in the order --help lists them. Long, but a table: each row reads alone.
 std::vector<SettingSpec> buildTable() {
   using S = Settings;
@@ -174,6 +194,27 @@ std::vector<SettingSpec> buildTable() {
           {"access_logfile", "--access-logfile",
            "Write the access log to this file ('-': stdout); reopened on SIGUSR1.", "FILE"},
           &S::access_logfile),
+      enumSetting({"log_format", "--log-format",
+                   "Write the error log as text lines or as JSON lines (one object per record, "
+                   "tracebacks inside)."},
+                  &S::log_format, {LogFormat::kText, LogFormat::kJson}),
+      colorsSetting({"use_colors", "--use-colors/--no-use-colors",
+                     "Colour the log levels; default: only when the output is a terminal (never "
+                     "in files or the journal)."}),
+      stringSetting({"access_log_format", "--access-log-format",
+                     "The access line: default, common, combined, json, or a format of "
+                     "gunicorn's atoms such as '%(h)s \"%(r)s\" %(s)s %({x-request-id}i)s'.",
+                     "FORMAT"},
+                    &S::access_log_format, checkAccessLogFormat),
+      switchSetting({"request_id", "--request-id/--no-request-id",
+                     "Give a request without an X-Request-ID header one (32 hex digits) that the "
+                     "app and the access log see."},
+                    &S::request_id),
+      stringSetting({"log_config", "--log-config",
+                     "Configure Python logging in each worker from this dictConfig file (JSON or "
+                     "YAML) before the app is imported.",
+                     "FILE"},
+                    &S::log_config),
 
       // Responses.
       listSetting(

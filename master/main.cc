@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
     // SIGUSR1 run as that user.
     log::setup(static_cast<log::Level>(settings.log_level), settings.access_log,
                settings.error_logfile, settings.access_logfile, identity.fileOwner());
+    log::setFormat(config::logFormat(settings));
   } catch (const std::exception& error) {
     std::fprintf(stderr, "asgid: cannot open a log file: %s\n", error.what());
     return 1;

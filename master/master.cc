@@ -401,7 +401,7 @@ void Master::onExit(pid_t pid, int status) {
       break;
     case SlotState::kBooting:
       log::main().error("Worker {} (pid {}) {} before it was ready", slot->index, pid, how);
-      onBootFailure(*slot, how);
+      onBootFailure(*slot, how, status);
       break;
     case SlotState::kKilled:
     case SlotState::kReady:
@@ -425,7 +425,7 @@ void Master::onExit(pid_t pid, int status) {
   if (phase_ == Phase::kStopping && slots_.empty()) ev_break(loop_, EVBREAK_ALL);
 }
 
-void Master::onBootFailure(const Slot& slot, const std::string& how) {
+void Master::onBootFailure(const Slot& slot, const std::string& how, int status) {
   if (phase_ == Phase::kStarting && reloader_) {
     // In development the next save is the fix: wait for it rather than exit or loop.
     if (!start_failed_) {
@@ -441,7 +441,9 @@ void Master::onBootFailure(const Slot& slot, const std::string& how) {
   if (phase_ == Phase::kStarting) {
     // The app cannot start (its error is in the log above): exit instead of looping.
     log::main().error("Worker failed to boot ({}); shutting down", how);
-    exit_code_ = worker::kExitAppError;
+    // A setting only a worker could check (--log-config) is a configuration error, as in main.
+    const bool config = WIFEXITED(status) && WEXITSTATUS(status) == worker::kExitConfigError;
+    exit_code_ = config ? worker::kExitConfigError : worker::kExitAppError;
     stop(false);
     return;
   }

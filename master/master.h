@@ -77,7 +77,7 @@ class Master {
   void onControl(Slot& slot);
   void onReady(Slot& slot);
   void onExit(pid_t pid, int status);
-  void onBootFailure(const Slot& slot, const std::string& how);
+  void onBootFailure(const Slot& slot, const std::string& how, int status);
   void scheduleRespawn(int index);
   void replace(Slot& old, const char* why);
   void drain(Slot& slot);

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "worker/asgi/asgi_bridge.h"
 #include "worker/asgi/lifespan.h"
+#include "worker/asgi/python_logging.h"
 #include "worker/http/http_server.h"
 #include "worker/loop/event_loop.h"
 #include "worker/python/interpreter.h"
@@ -61,7 +62,7 @@ class Worker {
  private:
   enum class Phase { kStarting, kServing, kStopping };
 
-  bool startPython();
+  int startPython();
   bool startLifespan();
   void serve();
   void stopLifespan();
@@ -133,10 +134,30 @@ void Worker::onHeartbeat(struct ev_loop*, ev_timer* watcher, int) {
   control::send(static_cast<Worker*>(watcher->data)->link_.control_fd, control::kHeartbeat);
 }
 
-bool Worker::startPython() {
+// Python logging before the app import, so records logged at import time are routed too. A
+// --log-config that dictConfig refuses stops the worker with the file named (the master then
+// stops at startup, or abandons a HUP roll, rather than respawning in a loop).
+bool installLogging(const config::Settings& settings) {
+  try {
+    py::installPythonLogging(settings);
+  } catch (const py::PyError& error) {
+    if (settings.log_config.empty()) {
+      log::main().error("Cannot set up Python logging:\n{}", error.traceback());
+    } else {
+      log::main().error("--log-config {}: logging.config.dictConfig refused it: {}",
+                        settings.log_config, error.what());
+    }
+    return false;
+  }
+  return true;
+}
+
+// kExitOk, or the exit code: the app could not be loaded, or --log-config was refused.
+int Worker::startPython() {
   try {
     if (g_preloaded_app == nullptr) {
       interpreter_ = std::make_unique<py::Interpreter>(interpreterOptions(settings_));
+      if (!installLogging(settings_)) return kExitConfigError;
     }
     loop_ = py::EventLoop::create();
     enableFaultHandler();
@@ -144,12 +165,12 @@ bool Worker::startPython() {
                                       : py::importApp(settings_.app, settings_.factory);
   } catch (const py::PyError& error) {
     log::main().error("Error loading ASGI app \"{}\":\n{}", settings_.app, error.traceback());
-    return false;
+    return kExitAppError;
   } catch (const std::exception& error) {
     log::main().error("Error loading ASGI app. {}", error.what());
-    return false;
+    return kExitAppError;
   }
-  return true;
+  return kExitOk;
 }
 
 bool Worker::startLifespan() {
@@ -273,7 +294,10 @@ void Worker::onGraceTimeout(struct ev_loop*, ev_timer* watcher, int) {
 }
 
 int Worker::run() {
-  if (!startPython()) return kExitAppError;
+  // The settings may be newer than the master's (a HUP): this worker's lines follow them.
+  log::setFormat(config::logFormat(settings_));
+  log::setWorker(link_.index);
+  if (int code = startPython(); code != kExitOk) return code;
   watchSignals();
   if (!startLifespan()) return kExitStartupFailed;
   try {
@@ -295,6 +319,7 @@ int Worker::run() {
 bool preloadApp(const config::Settings& settings) {
   try {
     g_preloaded_interpreter = new py::Interpreter(interpreterOptions(settings));
+    if (!installLogging(settings)) return false;
     g_preloaded_app = py::importApp(settings.app, settings.factory).release();
   } catch (const py::PyError& error) {
     log::main().error("Error loading ASGI app \"{}\":\n{}", settings.app, error.traceback());

@@ -13,6 +13,7 @@ namespace asgid::worker {
 // Exit codes of a worker.
 constexpr int kExitOk = 0;
 constexpr int kExitAppError = 1;       // the app could not be imported or started
+constexpr int kExitConfigError = 2;    // a setting only the worker can check (--log-config)
 constexpr int kExitStartupFailed = 3;  // lifespan startup failed
 
 // How a worker is tied to its master.

@@ -14,5 +14,6 @@ PyObject* loadEmbeddedModule(const char* name, const char* source, const char* f
 // The modules, loaded once (borrowed references, alive for the interpreter's life).
 PyObject* runtimeModule();
 PyObject* lifespanModule();
+PyObject* loggingModule();
 
 }  // namespace asgid::py

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 
+#include "common/access_log_format.h"
 #include "common/client_log.h"
 #include "common/clock.h"
 #include "worker/http/http_server.h"
+#include "worker/http/request_id.h"
 #include "worker/net/transport_set.h"
 
 namespace asgid::http {
@@ -131,6 +133,7 @@ void HttpConnection::onRequestHead(RequestHead& head) {
   head_ = std::move(head);
   origin_ = requestOrigin(head_, transport_.peer(), transport_.unixSocket(), transport_.local(),
                           server_.options().proxy);
+  if (server_.options().request_id) addRequestId();
   keep_alive_ = head_.keep_alive && !shutdown_requested_;
   if (log::accessEnabled()) request_start_ns_ = monotonicNs();
   setState(State::kInRequest);
@@ -188,6 +191,16 @@ void HttpConnection::upgrade(const char* data, size_t size) {
                    refusal.status, refusal.reason);
   error_headers_ = std::move(refusal.headers);
   failRequest(refusal.status);
+}
+
+// --request-id: a request without an X-Request-ID gets one, added to the head before the app
+// is attached, so the scope's headers and the access log's %({x-request-id}i)s both show it.
+// One the client sent is kept as it is.
+void HttpConnection::addRequestId() {
+  for (const auto& header : head_.headers) {
+    if (header.first == "x-request-id") return;
+  }
+  head_.headers.emplace_back("x-request-id", nextRequestId());
 }
 
 void HttpConnection::onBody(std::string_view data) {
@@ -564,21 +577,34 @@ void HttpConnection::notifyDisconnect(bool abort) {
 void HttpConnection::logAccess(int status) {
   if (request_logged_ || !log::accessEnabled()) return;
   request_logged_ = true;
-  double ms = static_cast<double>(monotonicNs() - request_start_ns_) / 1e6;
-  const char* peer = transport_.unixSocket() ? "unix" : transport_.peer().host.c_str();
-  int port = transport_.peer().port;
+  const ServerOptions& options = server_.options();
+  log::AccessRecord record;
+  record.peer_host =
+      transport_.unixSocket() ? std::string_view("unix") : std::string_view(transport_.peer().host);
+  record.peer_port = transport_.peer().port;
   if (!head_.method.empty()) {  // the client a trusted proxy named (the head was read)
     if (origin_.client_known) {
-      peer = origin_.client.host.c_str();
+      record.peer_host = origin_.client.host;
     } else if (!transport_.unixSocket()) {
-      peer = "-";  // the proxy said "unknown"
+      record.peer_host = "-";  // the proxy said "unknown"
     }
-    port = origin_.client.port;
+    record.peer_port = origin_.client.port;
   }
-  log::access().info(
-      "{}:{} - \"{} {} HTTP/{}.{}\" {} {} {:.3f}ms", peer, port, log::sanitize(head_.method, 32),
-      log::sanitize(head_.original_target.empty() ? head_.target : head_.original_target),
-      head_.http_major, head_.http_minor, status, body_bytes_sent_, ms);
+  record.method = head_.method;
+  record.target = head_.original_target.empty() ? head_.target : head_.original_target;
+  record.http_major = head_.http_major;
+  record.http_minor = head_.http_minor;
+  record.status = status;
+  record.body_bytes = body_bytes_sent_;
+  record.duration_ns = monotonicNs() - request_start_ns_;
+  record.request_headers = &head_.headers;
+  record.response_headers = &response_headers_;
+  record.extra_response_headers = &options.extra_headers;
+  // One buffer per thread: the line is built without an allocation once it has grown.
+  thread_local std::string line;
+  line.clear();
+  options.access_format.render(record, line, log::accessColor());
+  log::access().log(spdlog::level::info, spdlog::string_view_t(line.data(), line.size()));
 }
 
 }  // namespace asgid::http

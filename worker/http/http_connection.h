@@ -92,6 +92,7 @@ class HttpConnection final : public net::Protocol, public Exchange, private Pars
   void closeAfterWrite();
   void notifyDisconnect(bool abort);
   void logAccess(int status);
+  void addRequestId();
   void writeChunk(const char* data, size_t size, ReleaseFn release, void* owner);
 
   HttpServer& server_;
@@ -100,8 +101,8 @@ class HttpConnection final : public net::Protocol, public Exchange, private Pars
   HttpParser parser_;
   RequestHead head_;
   RequestOrigin origin_;  // client, server and scheme of head_, after trusted proxies' word
-  std::string pending_;  // bytes read past the current message (pipelining)
-  std::string body_;     // request body waiting for the app
+  std::string pending_;   // bytes read past the current message (pipelining)
+  std::string body_;      // request body waiting for the app
   RequestObserver* observer_ = nullptr;
 
   // The current request.

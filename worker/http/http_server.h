@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/access_log_format.h"
 #include "config/settings.h"
 #include "worker/http/exchange.h"
 #include "worker/http/http_parser.h"
@@ -41,6 +42,8 @@ struct ServerOptions {
   // --proxy-protocol: every listener expects a PROXY protocol header (ListenerInfo says so
   // per listener).
   bool proxy_protocol = false;
+  log::AccessLogFormat access_format;  // --access-log-format, compiled
+  bool request_id = false;             // --request-id: give a request without X-Request-ID one
 };
 
 ServerOptions serverOptions(const config::Settings& settings);

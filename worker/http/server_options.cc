@@ -28,6 +28,9 @@ ServerOptions serverOptions(const config::Settings& settings) {
   options.proxy.forwarded_host = settings.forwarded_host;
   options.proxy.trusted = AddressSet::parse(settings.forwarded_allow_ips);  // checked on load
   options.proxy_protocol = settings.proxy_protocol;
+  // Checked when the settings were read: compiling it again cannot fail.
+  options.access_format = log::AccessLogFormat::compile(settings.access_log_format);
+  options.request_id = settings.request_id;
   return options;
 }
 

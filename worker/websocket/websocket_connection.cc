@@ -2,9 +2,11 @@
 
 #include <algorithm>
 
+#include "common/access_log_format.h"
 #include "common/client_log.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "worker/http/http_server.h"
 #include "worker/http/response_head.h"
 #include "worker/net/transport_set.h"
 #include "worker/websocket/websocket_server.h"
@@ -441,13 +443,25 @@ void WebSocketConnection::finish(bool failed) {
 void WebSocketConnection::logAccess(int status) {
   if (logged_ || !log::accessEnabled()) return;
   logged_ = true;
-  double ms = static_cast<double>(monotonicNs() - start_ns_) / 1e6;
-  const char* peer = origin_.client_known      ? origin_.client.host.c_str()
-                     : transport_.unixSocket() ? "unix"
-                                               : "-";
-  log::access().info("{}:{} - \"{} {} HTTP/{}.{}\" {} 0 {:.3f}ms", peer, origin_.client.port,
-                     log::sanitize(head_.method, 32), log::sanitize(head_.target), head_.http_major,
-                     head_.http_minor, status, ms);
+  const http::ServerOptions& options = server_.http().options();
+  log::AccessRecord record;
+  record.peer_host = origin_.client_known      ? std::string_view(origin_.client.host)
+                     : transport_.unixSocket() ? std::string_view("unix")
+                                               : std::string_view("-");
+  record.peer_port = origin_.client.port;
+  record.method = head_.method;
+  record.target = head_.target;
+  record.http_major = head_.http_major;
+  record.http_minor = head_.http_minor;
+  record.status = status;
+  record.body_bytes = 0;
+  record.duration_ns = monotonicNs() - start_ns_;
+  record.request_headers = &head_.headers;
+  record.response_headers = &deny_headers_;
+  record.extra_response_headers = &options.extra_headers;
+  std::string line;
+  options.access_format.render(record, line, log::accessColor());
+  log::access().log(spdlog::level::info, spdlog::string_view_t(line.data(), line.size()));
 }
 
 }  // namespace asgid::ws

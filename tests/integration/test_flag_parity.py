@@ -21,9 +21,6 @@ REFUSED = {
     "--ssl-cert-reqs", "--ssl-ca-certs", "--ssl-ciphers", "--http2",
 }
 
-# Owned by work in progress (proxy headers; logging): refused until it merges, and then this
-# list must be emptied.
-
 # A valid value for the flags whose metavar alone does not give one.
 VALUES = {
     "--uds": "/tmp/asgid-parity.sock",

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds asgid twice (Release, and ASan+UBSan) and runs every test
 # on both: the GoogleTest suites (ctest), the event-loop feature tests, the integration tests
-# against the real binary; then CPython's own asyncio tests against our loop and a short
-# fuzzing run of the HTTP parser and the HTTP/1.1 connection. Then the same on Debian 13
-# (Python 3.13, llhttp 9) in a debootstrap root: scripts/test-trixie.sh (ASGID_TEST_TRIXIE=0
-# skips it on a developer machine). Exits non-zero if anything fails.
+# against the real binary; then the Autobahn|Testsuite (WebSocket conformance, sections 1-11),
+# CPython's own asyncio tests against our loop and a short fuzzing run of the parsers and
+# protocols (HTTP parser, HTTP/1.1 connection, WebSocket frames, PROXY header). Then the same
+# on Debian 13 (Python 3.13, llhttp 9) in a debootstrap root: scripts/test-trixie.sh
+# (ASGID_TEST_TRIXIE=0 skips it on a developer machine). Exits non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -24,6 +25,11 @@ for variant in release asan; do
   echo "=== $variant: integration tests"
   ASGID_BIN="$PWD/$dir/master/asgid" .venv/bin/python -m pytest tests/integration -q -p no:cacheprovider
 done
+
+echo "=== WebSocket conformance: Autobahn|Testsuite sections 1-11 against the Release build"
+# (sections 12-13, permessage-deflate, take ~10 min: scripts/autobahn.sh --cases all, see
+# docs/websocket.md)
+ASGID_BIN="$PWD/build/master/asgid" scripts/autobahn.sh
 
 echo "=== CPython's test_asyncio against asgid's loop"
 build/tests/asgid-pyrun tests/asyncio/run_test_asyncio.py

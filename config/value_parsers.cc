@@ -8,25 +8,15 @@
 #include <sstream>
 #include <system_error>
 
+#include "common/ascii.h"
 #include "common/log.h"
 
 namespace asgid::config {
 namespace {
 
-bool equalsIgnoringCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 bool isOneOf(std::string_view text, std::initializer_list<std::string_view> words) {
   for (std::string_view word : words) {
-    if (equalsIgnoringCase(text, word)) return true;
+    if (equalsIgnoreCase(text, word)) return true;
   }
   return false;
 }
@@ -109,7 +99,7 @@ bool parseBool(std::string_view text) {
 size_t parseChoice(std::string_view text, const std::vector<std::string>& choices) {
   std::string listed;
   for (size_t i = 0; i < choices.size(); ++i) {
-    if (equalsIgnoringCase(text, choices[i])) return i;
+    if (equalsIgnoreCase(text, choices[i])) return i;
     listed += (i == 0 ? "" : ", ") + choices[i];
   }
   throw ValueError(quote(text) + " is not one of " + listed);

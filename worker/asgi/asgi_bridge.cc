@@ -19,10 +19,11 @@ AsgiBridge::AsgiBridge(EventLoop& loop, PyRef app, const std::string& root_path,
 
 AsgiBridge::~AsgiBridge() = default;
 
-void AsgiBridge::onRequest(http::Exchange& exchange) {
-  PyObject* cycle = nullptr;
-  PyRef coroutine =
-      PyRef::steal(startHttpCycle(*this, exchange, app_.get(), run_http_.get(), &cycle));
+// Runs the cycle's coroutine (null: making it failed, exception set) in a task; false, logged,
+// if the task could not be started.
+bool AsgiBridge::runCycle(PyObject* coroutine_or_null, PyObject* cycle, uint64_t connection_id,
+                          const CycleHooks& hooks) {
+  PyRef coroutine = PyRef::steal(coroutine_or_null);
   PyRef cycle_ref = PyRef::steal(cycle);
   PyRef task;
   // Eager start (Python 3.12+): a request that needs no wait runs to completion right here,
@@ -30,41 +31,36 @@ void AsgiBridge::onRequest(http::Exchange& exchange) {
   // current_task(). That is safe because nothing the app can reach acts at once on the
   // connection: send() only queues bytes and schedules the flush, and moving on to the next
   // pipelined request happens in the flush pass (HttpConnection::advance), never inside this
-  // call. The task may be done before setCycleTask().
+  // call; a WebSocket's accept() only queues the 101. The task may be done before set_task.
   if (coroutine) {
     task = PyRef::steal(loop_.createTask(coroutine.get(), EventLoop::TaskStart::kEager));
   }
   if (!task) {
     PyError error = PyError::fetch();
-    log::main().error("conn {}: cannot start the app: {}\n{}", exchange.info().connection_id,
-                      error.what(), error.traceback());
-    if (cycle_ref) abandonCycle(cycle_ref.get());
-    exchange.respondError(500);
-    return;
+    log::main().error("conn {}: cannot start the app: {}\n{}", connection_id, error.what(),
+                      error.traceback());
+    if (cycle_ref) hooks.abandon(cycle_ref.get());
+    return false;
   }
-  setCycleTask(cycle_ref.get(), task.get());
+  hooks.set_task(cycle_ref.get(), task.get());
+  return true;
+}
+
+void AsgiBridge::onRequest(http::Exchange& exchange) {
+  PyObject* cycle = nullptr;
+  PyObject* coroutine = startHttpCycle(*this, exchange, app_.get(), run_http_.get(), &cycle);
+  if (!runCycle(coroutine, cycle, exchange.info().connection_id, {setCycleTask, abandonCycle})) {
+    exchange.respondError(500);
+  }
 }
 
 void AsgiBridge::onWebSocket(ws::WebSocketSession& session) {
   PyObject* cycle = nullptr;
-  PyRef coroutine =
-      PyRef::steal(startWebSocketCycle(*this, session, app_.get(), run_http_.get(), &cycle));
-  PyRef cycle_ref = PyRef::steal(cycle);
-  PyRef task;
-  // Eager start, as for HTTP: the app's first step (usually receive() of websocket.connect,
-  // then the accept) runs here; accept() only queues the 101.
-  if (coroutine) {
-    task = PyRef::steal(loop_.createTask(coroutine.get(), EventLoop::TaskStart::kEager));
-  }
-  if (!task) {
-    PyError error = PyError::fetch();
-    log::main().error("conn {}: cannot start the app: {}\n{}", session.info().connection_id,
-                      error.what(), error.traceback());
-    if (cycle_ref) abandonWebSocketCycle(cycle_ref.get());
+  PyObject* coroutine = startWebSocketCycle(*this, session, app_.get(), run_http_.get(), &cycle);
+  if (!runCycle(coroutine, cycle, session.info().connection_id,
+                {setWebSocketCycleTask, abandonWebSocketCycle})) {
     session.finish(true);
-    return;
   }
-  setWebSocketCycleTask(cycle_ref.get(), task.get());
 }
 
 }  // namespace asgid::py

@@ -36,6 +36,13 @@ class AsgiBridge final : public http::RequestHandler, public ws::WebSocketHandle
   PyObject* clientDisconnectedType() const { return client_disconnected_.get(); }
 
  private:
+  struct CycleHooks {
+    void (*set_task)(PyObject* cycle, PyObject* task);
+    void (*abandon)(PyObject* cycle);
+  };
+  bool runCycle(PyObject* coroutine_or_null, PyObject* cycle, uint64_t connection_id,
+                const CycleHooks& hooks);
+
   EventLoop& loop_;
   PyRef app_;
   PyRef run_http_;

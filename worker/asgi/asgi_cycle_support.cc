@@ -72,4 +72,30 @@ bool chainHolds(PyObject* exception, PyObject* type) {
   return false;
 }
 
+void logAppException(uint64_t connection_id, PyObject* exception, bool gone,
+                     bool send_raised_disconnect) {
+  bool consequence =
+      gone && (send_raised_disconnect || !PyErr_GivenExceptionMatches(exception, PyExc_Exception) ||
+               chainHolds(exception, PyExc_OSError));
+  if (consequence) {
+    log::main().debug("conn {}: app ended after the client went away: {}", connection_id,
+                      describeException(exception));
+  } else {
+    log::main().error("conn {}: Exception in ASGI application\n{}", connection_id,
+                      formatTraceback(exception));
+  }
+}
+
+PyTypeObject makeCycleType(const char* name, Py_ssize_t size, destructor dealloc,
+                           PyMethodDef* methods, const char* doc) {
+  PyTypeObject made = {PyVarObject_HEAD_INIT(nullptr, 0)};
+  made.tp_name = name;
+  made.tp_basicsize = size;
+  made.tp_dealloc = dealloc;
+  made.tp_flags = Py_TPFLAGS_DEFAULT;
+  made.tp_doc = doc;
+  made.tp_methods = methods;
+  return made;
+}
+
 }  // namespace asgid::py

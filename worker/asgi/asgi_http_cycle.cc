@@ -328,22 +328,7 @@ PyObject* cycleAppReturned(PyObject* self, PyObject*) {
 PyObject* cycleAppRaised(PyObject* self, PyObject* exception) {
   CycleState& state = stateOf(self);
   PyRef keep = keepAlive(state);
-  // Once the client is gone, what the app raises is the consequence, not a bug worth a
-  // traceback: a cancellation, anything raised after send() reported the disconnect, or an
-  // exception that holds our disconnect error (an OSError) in its cause or context chain, as
-  // frameworks re-raise it as their own (Starlette's ClientDisconnect from a
-  // StreamingResponse).
-  bool consequence =
-      state.disconnected &&
-      (state.send_raised_disconnect || !PyErr_GivenExceptionMatches(exception, PyExc_Exception) ||
-       chainHolds(exception, PyExc_OSError));
-  if (consequence) {
-    log::main().debug("conn {}: app ended after the client went away: {}", state.connection_id,
-                      describeException(exception));
-  } else {
-    log::main().error("conn {}: Exception in ASGI application\n{}", state.connection_id,
-                      formatTraceback(exception));
-  }
+  logAppException(state.connection_id, exception, state.disconnected, state.send_raised_disconnect);
   finishCycle(state, true);
   Py_RETURN_NONE;
 }
@@ -363,16 +348,8 @@ void cycleDealloc(PyObject* self) {
 }
 
 PyTypeObject* cycleType() {
-  static PyTypeObject type = [] {
-    PyTypeObject made = {PyVarObject_HEAD_INIT(nullptr, 0)};
-    made.tp_name = "asgid.HttpCycle";
-    made.tp_basicsize = sizeof(CycleObject);
-    made.tp_dealloc = cycleDealloc;
-    made.tp_flags = Py_TPFLAGS_DEFAULT;
-    made.tp_doc = "One HTTP request's ASGI cycle.";
-    made.tp_methods = kCycleMethods;
-    return made;
-  }();
+  static PyTypeObject type = makeCycleType("asgid.HttpCycle", sizeof(CycleObject), cycleDealloc,
+                                           kCycleMethods, "One HTTP request's ASGI cycle.");
   static bool ready = PyType_Ready(&type) == 0;
   return ready ? &type : nullptr;
 }

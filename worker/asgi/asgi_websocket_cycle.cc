@@ -423,19 +423,9 @@ PyObject* cycleAppReturned(PyObject* self, PyObject*) {
 PyObject* cycleAppRaised(PyObject* self, PyObject* exception) {
   WsCycleState& state = stateOf(self);
   PyRef keep = keepAlive(state);
-  // As for HTTP: after the peer left, a cancellation, anything raised after send() reported
-  // it, or an exception holding our OSError is the consequence, not a bug worth a traceback.
-  bool gone = state.disconnected || (state.session != nullptr && state.session->ended());
-  bool consequence = gone && (state.send_raised_disconnect ||
-                              !PyErr_GivenExceptionMatches(exception, PyExc_Exception) ||
-                              chainHolds(exception, PyExc_OSError));
-  if (consequence) {
-    log::main().debug("conn {}: app ended after the WebSocket closed: {}", state.connection_id,
-                      describeException(exception));
-  } else {
-    log::main().error("conn {}: Exception in ASGI application\n{}", state.connection_id,
-                      formatTraceback(exception));
-  }
+  logAppException(state.connection_id, exception,
+                  state.disconnected || (state.session != nullptr && state.session->ended()),
+                  state.send_raised_disconnect);
   finishCycle(state, true);
   Py_RETURN_NONE;
 }
@@ -455,16 +445,9 @@ void cycleDealloc(PyObject* self) {
 }
 
 PyTypeObject* cycleType() {
-  static PyTypeObject type = [] {
-    PyTypeObject made = {PyVarObject_HEAD_INIT(nullptr, 0)};
-    made.tp_name = "asgid.WebSocketCycle";
-    made.tp_basicsize = sizeof(CycleObject);
-    made.tp_dealloc = cycleDealloc;
-    made.tp_flags = Py_TPFLAGS_DEFAULT;
-    made.tp_doc = "One WebSocket's ASGI cycle.";
-    made.tp_methods = kCycleMethods;
-    return made;
-  }();
+  static PyTypeObject type =
+      makeCycleType("asgid.WebSocketCycle", sizeof(CycleObject), cycleDealloc, kCycleMethods,
+                    "One WebSocket's ASGI cycle.");
   static bool ready = PyType_Ready(&type) == 0;
   return ready ? &type : nullptr;
 }

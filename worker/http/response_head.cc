@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cstdio>
 
+#include "common/ascii.h"
+
 namespace asgid::http {
 namespace {
 
@@ -32,29 +34,6 @@ bool isTokenChar(unsigned char c) {
     default:
       return false;
   }
-}
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
-  }
-  return true;
-}
-
-bool containsTokenIgnoreCase(std::string_view list, std::string_view token) {
-  size_t start = 0;
-  while (start <= list.size()) {
-    size_t comma = list.find(',', start);
-    std::string_view item =
-        list.substr(start, comma == std::string_view::npos ? list.npos : comma - start);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-    if (equalsIgnoreCase(item, token)) return true;
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
-  }
-  return false;
 }
 
 void appendNumber(std::string& out, uint64_t value) {
@@ -110,6 +89,21 @@ AppFraming scanAppHeaders(const std::vector<Header>& headers) {
 }
 
 }  // namespace
+
+bool containsTokenIgnoreCase(std::string_view list, std::string_view token) {
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    std::string_view item =
+        list.substr(start, comma == std::string_view::npos ? list.npos : comma - start);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (equalsIgnoreCase(item, token)) return true;
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return false;
+}
 
 bool isValidFieldName(std::string_view name) {
   if (name.empty()) return false;

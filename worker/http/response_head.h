@@ -26,6 +26,10 @@ enum class Framing {
 bool isValidFieldName(std::string_view name);
 bool isValidFieldValue(std::string_view value);
 
+// Whether a comma-separated field value (Connection, Upgrade) lists `token`, ignoring ASCII
+// case and blanks around the items (RFC 9110 5.6.1).
+bool containsTokenIgnoreCase(std::string_view list, std::string_view token);
+
 // The reason phrase for a status code ("" if unknown: the status line still is valid).
 std::string_view reasonPhrase(int status);
 

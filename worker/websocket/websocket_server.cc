@@ -3,38 +3,11 @@
 #include <memory>
 #include <vector>
 
+#include "worker/http/response_head.h"
 #include "worker/websocket/websocket_connection.h"
 #include "worker/websocket/ws_engine.h"
 
 namespace asgid::ws {
-namespace {
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// Whether a comma-separated header value lists `token` (case-insensitively, RFC 9110 7.8).
-bool listsToken(std::string_view value, std::string_view token) {
-  while (!value.empty()) {
-    size_t comma = value.find(',');
-    std::string_view item = value.substr(0, comma);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-    if (equalsIgnoreCase(item, token)) return true;
-    if (comma == std::string_view::npos) break;
-    value.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
-}  // namespace
 
 WebSocketOptions webSocketOptions(const config::Settings& settings) {
   return WebSocketOptions{
@@ -56,7 +29,7 @@ WebSocketServer::WebSocketServer(http::HttpServer& http, WebSocketOptions option
 
 bool WebSocketServer::wants(const http::RequestHead& head) const {
   for (const auto& [name, value] : head.headers) {
-    if (name == "upgrade" && listsToken(value, "websocket")) return true;
+    if (name == "upgrade" && http::containsTokenIgnoreCase(value, "websocket")) return true;
   }
   return false;
 }

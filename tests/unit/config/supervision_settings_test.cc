@@ -1,61 +1,16 @@
 // The master's settings (workers, listeners, recycling, privileges) through load(): each row's
 // default, a good and a bad value from the command line, the YAML file and the environment,
 // and WEB_CONCURRENCY as the default for --workers.
-#include <gtest/gtest.h>
-
-#include <filesystem>
-#include <fstream>
-#include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include "config/settings.h"
 #include "config/settings_table.h"
+#include "tests/unit/config/load_fixture.h"
 
 namespace asgid::config {
 namespace {
 
-class SupervisionSettingsTest : public testing::Test {
- protected:
-  void SetUp() override {
-    std::string pattern = testing::TempDir() + "asgid-supervision-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  // A config file holding `app: main:app` and then `lines`.
-  std::string writeConfig(const std::string& lines) {
-    std::string path = dir_ + "/asgid.yaml";
-    std::ofstream(path) << "app: main:app\n" << lines;
-    return path;
-  }
-
-  Settings run(std::vector<std::string> args) {
-    std::vector<const char*> argv = {"asgid", "main:app"};
-    for (const std::string& arg : args) argv.push_back(arg.c_str());
-    EnvLookup env = [this](const std::string& name) -> std::optional<std::string> {
-      auto found = env_.find(name);
-      if (found == env_.end()) return std::nullopt;
-      return found->second;
-    };
-    std::ostringstream out;
-    return load(static_cast<int>(argv.size()), argv.data(), env, out).settings;
-  }
-
-  std::string errorOf(std::vector<std::string> args) {
-    try {
-      run(std::move(args));
-    } catch (const ConfigError& e) {
-      return e.what();
-    }
-    return "no error";
-  }
-
-  std::string dir_;
-  std::map<std::string, std::string> env_;
-};
+using SupervisionSettingsTest = LoadFixture;
 
 // A value row: a good value and how the row shows it, a bad value and the error's text after
 // the source's prefix.

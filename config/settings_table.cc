@@ -117,7 +117,14 @@ void checkAccessLogFormat(std::string_view text) {
 // destination: a terminal gets colour).
 SettingSpec colorsSetting(SettingNames names) {
   SettingSpec spec = baseSetting(names, SettingKind::kSwitch, "");
-  spec.assign = [](Settings& s, std::string_view text) { s.use_colors = parseBool(text); };
+  // "auto" (what --print-config shows for the default) reads back as the default.
+  spec.assign = [](Settings& s, std::string_view text) {
+    if (text == "auto") {
+      s.use_colors.reset();
+    } else {
+      s.use_colors = parseBool(text);
+    }
+  };
   spec.show = [](const Settings& s) {
     return std::string(!s.use_colors ? "auto" : *s.use_colors ? "true" : "false");
   };

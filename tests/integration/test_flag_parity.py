@@ -31,6 +31,7 @@ VALUES = {
     "--fd": "3",
     "--root-path": "/prefix",
     "--host": "127.0.0.1",
+    "--forwarded-allow-ips": "127.0.0.1,10.0.0.0/8",
 }
 
 OPTION_RE = re.compile(r"^  (--[a-z0-9-]+)(?: / (--[a-z0-9-]+))?(?: ([A-Z]+|\[[^\]]+\]))?",

@@ -107,6 +107,21 @@ void resetSignalsForChild() {
   sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
+// fork() with every signal blocked until the child has reset its handlers: a signal the
+// master sends right after the fork (a TERM to a worker still booting) would otherwise reach
+// the master's inherited libev handler in the child and be lost. The parent's mask is restored
+// at once; the child's is cleared by resetSignalsForChild(), after which a pending TERM takes
+// its default action.
+pid_t forkWithSignalsBlocked() {
+  sigset_t all;
+  sigset_t saved;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, &saved);
+  pid_t pid = fork();
+  if (pid != 0) sigprocmask(SIG_SETMASK, &saved, nullptr);
+  return pid;
+}
+
 }  // namespace
 
 Master::Master(std::vector<std::string> argv, config::Settings settings,
@@ -184,7 +199,7 @@ void Master::spawn(int index, uint64_t replaces) {
   }
   const bool python = worker::preloaded();
   if (python) worker::beforeFork();
-  pid_t pid = fork();
+  pid_t pid = forkWithSignalsBlocked();
   if (pid == 0 && python) worker::afterForkInChild();
   if (pid != 0 && python) worker::afterForkInParent();
   if (pid < 0) {
@@ -711,7 +726,7 @@ void Master::upgrade() {
     fds += std::to_string(listener.fd.get());
     if (listener.info.proxy_protocol) fds += "p";  // see inheritedFds() in listener.cc
   }
-  pid_t pid = fork();
+  pid_t pid = forkWithSignalsBlocked();
   if (pid < 0) {
     log::main().error("Upgrade failed: cannot fork: {}", strerror(errno));
     return;

@@ -13,6 +13,13 @@
 #include "config/value_parsers.h"
 
 namespace asgid::config {
+
+LogConfigValue::LogConfigValue() = default;
+LogConfigValue::~LogConfigValue() = default;
+LogConfigValue::LogConfigValue(const LogConfigValue&) = default;
+LogConfigValue::LogConfigValue(LogConfigValue&&) noexcept = default;
+LogConfigValue& LogConfigValue::operator=(const LogConfigValue&) = default;
+LogConfigValue& LogConfigValue::operator=(LogConfigValue&&) noexcept = default;
 namespace {
 
 std::string position(const std::string& path, const YAML::Mark& mark) {

@@ -17,6 +17,15 @@ namespace asgid::config {
 // reads as booleans: `propagate: no` must not become the true string "no"); quoted scalars are
 // strings.
 struct LogConfigValue {
+  // Out of line: the members hold the type itself, and clang checks std::pair's element types
+  // where an inline destructor would be instantiated, while this class is still incomplete.
+  LogConfigValue();
+  ~LogConfigValue();
+  LogConfigValue(const LogConfigValue&);
+  LogConfigValue(LogConfigValue&&) noexcept;
+  LogConfigValue& operator=(const LogConfigValue&);
+  LogConfigValue& operator=(LogConfigValue&&) noexcept;
+
   enum class Kind { kNull, kBool, kInt, kFloat, kString, kList, kMap };
   Kind kind = Kind::kNull;
   bool boolean = false;

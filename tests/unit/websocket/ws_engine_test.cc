@@ -123,6 +123,30 @@ TEST(WsFramesTest, ReassemblesFragmentsWithInterleavedControlFrames) {
   }
 }
 
+// The engine unmasks payloads itself, a word at a time: the key's phase must survive any split
+// of the input, in headers and payloads alike, and empty frames carry no payload at all.
+TEST(WsFramesTest, UnmasksWhateverTheReadBoundaries) {
+  std::string binary(40000, '\0');
+  for (size_t i = 0; i < binary.size(); ++i) binary[i] = static_cast<char>((i * 7919) >> 3);
+  std::string wire = clientFrame(0x2, binary.substr(0, 13), false) + clientFrame(0x9, "") +
+                     clientFrame(0x0, binary.substr(13, 30000), false) +
+                     clientFrame(0x0, "", false) + clientFrame(0x0, binary.substr(30013)) +
+                     clientFrame(0x1, "") + clientFrame(0x1, std::string(300, 'q'));
+  for (size_t step : {1, 2, 3, 5, 7, 8, 9, 13, 4096, 1 << 20}) {
+    Reader reader;
+    reader.feed(wire, step);
+    ASSERT_EQ(reader.last.status, ReadStatus::kFrame) << reader.last.error << " step " << step;
+    ASSERT_EQ(reader.frames.size(), 4u) << step;
+    EXPECT_EQ(reader.frames[0].opcode, Opcode::kPing);
+    EXPECT_EQ(reader.frames[0].payload, "");
+    EXPECT_EQ(reader.frames[1].opcode, Opcode::kBinary);
+    EXPECT_TRUE(reader.frames[1].payload == binary) << "step " << step;
+    EXPECT_EQ(reader.frames[2].opcode, Opcode::kText);
+    EXPECT_EQ(reader.frames[2].payload, "");
+    EXPECT_EQ(reader.frames[3].payload, std::string(300, 'q'));
+  }
+}
+
 uint16_t errorCodeFor(const std::string& bytes) {
   Reader reader;
   reader.feed(bytes);
@@ -131,6 +155,20 @@ uint16_t errorCodeFor(const std::string& bytes) {
 
 TEST(WsFramesTest, EachProtocolErrorHasItsCloseCode) {
   EXPECT_EQ(errorCodeFor(clientFrame(0x1, "x", true, false, false)), close_code::kProtocolError);
+  // Unmasked in the middle of a message, and an unmasked empty frame.
+  EXPECT_EQ(errorCodeFor(clientFrame(0x1, "a", false) + clientFrame(0x0, "b", true, false, false)),
+            close_code::kProtocolError);
+  EXPECT_EQ(errorCodeFor(clientFrame(0xA, "", true, false, false)), close_code::kProtocolError);
+  // A 64-bit length with its top bit set (RFC 6455 5.2), and a 16-bit length used for 5 bytes.
+  EXPECT_EQ(errorCodeFor(std::string("\x82\xff\x80\0\0\0\0\0\0\x05"
+                                     "abcd",
+                                     14)),
+            close_code::kProtocolError);
+  EXPECT_EQ(errorCodeFor(std::string("\x82\xfe\0\x05"
+                                     "abcd"
+                                     "12345",
+                                     13)),
+            close_code::kProtocolError);
   EXPECT_EQ(errorCodeFor(clientFrame(0x1, "x", true, true)), close_code::kProtocolError);
   EXPECT_EQ(errorCodeFor(clientFrame(0x3, "x")), close_code::kProtocolError);
   EXPECT_EQ(errorCodeFor(clientFrame(0x9, "x", false)), close_code::kProtocolError);

@@ -239,6 +239,12 @@ size_t WsEngine::Impl::readHeader(const uint8_t* data, size_t size, wpp::lib::er
     refused = "frame length out of range";
     return taken;
   }
+  // RFC 7692 6.1: only a message's first frame says it is compressed (hybi13 lets RSV1 on a
+  // continuation through when permessage-deflate was agreed).
+  if ((f.header[0] & 0x0F) == 0 && (f.header[0] & 0x40) != 0) {
+    refused = "RSV1 on a continuation frame";
+    return taken;
+  }
   size_t key_at = f.header_size - 4;
   std::memcpy(f.key, f.header + key_at, 4);
   f.key_phase = 0;

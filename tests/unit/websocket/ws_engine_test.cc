@@ -219,6 +219,16 @@ TEST(WsFramesTest, InflatesCompressedMessagesWithinTheLimit) {
   result = engine.read(bomb.data(), bomb.size(), frame);
   EXPECT_EQ(result.status, ReadStatus::kError);
   EXPECT_EQ(result.close_code, close_code::kTooBig);
+  // RFC 7692 6.1: RSV1 belongs on a message's first frame only.
+  WsEngine fresh(100000, true);
+  ASSERT_EQ(fresh.handshake("GET", 1, headers).status, 0);
+  std::string half = compressed("continued");
+  std::string bad_continuation = clientFrame(0x1, half.substr(0, 4), false, true) +
+                                 clientFrame(0x0, half.substr(4), true, true);
+  result = fresh.read(bad_continuation.data(), bad_continuation.size(), frame);
+  EXPECT_EQ(result.status, ReadStatus::kError);
+  EXPECT_EQ(result.close_code, close_code::kProtocolError);
+  EXPECT_STREQ(result.error, "RSV1 on a continuation frame");
 }
 
 TEST(WsFramesTest, WritesUnmaskedFrames) {

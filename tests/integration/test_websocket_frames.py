@@ -175,6 +175,28 @@ def test_compressed_message_under_the_limit_is_echoed(srv):
         assert (inflate_reply(reply.payload) if reply.rsv & 4 else reply.payload) == text
 
 
+def test_rsv1_on_a_continuation_frame_is_1002(srv):
+    """RFC 7692 section 6.1: only a message's first frame carries the compression bit."""
+    payload = deflate_message(b"compressible " * 100)
+    with open_ws(srv, extra_headers=DEFLATE) as ws:
+        ws.send_frame(TEXT, payload[:5], fin=False, rsv=4)
+        ws.send_frame(CONT, payload[5:], rsv=4)
+        expect_failure(ws, 1002)
+
+
+def test_deflate_turned_off_is_not_negotiated(ws_server):
+    srv = ws_server(APP, "--ws-per-message-deflate", "false")
+    text = b"compressible " * 1000
+    with open_ws(srv, extra_headers=DEFLATE) as ws:
+        assert ws.response.header("sec-websocket-extensions") is None, ws.response.raw_head
+        ws.send_frame(TEXT, text)
+        reply = ws.read_until((TEXT,))
+        assert reply.rsv == 0 and reply.payload == text
+        # Without the extension, RSV1 is a reserved bit (RFC 6455 section 5.2).
+        ws.send_frame(TEXT, deflate_message(text), rsv=4)
+        expect_failure(ws, 1002)
+
+
 def test_small_compressed_frame_inflating_past_the_limit_is_1009(srv, tmp_path):
     marker = tmp_path / "events"
     bomb = deflate_message(b"\x00" * (10 * MAX_SIZE))

@@ -92,6 +92,11 @@ int main(int argc, char** argv) {
     log::main().error("{}", error.what());
     return 1;
   }
+  // As the user the workers will be: a --venv or --app-dir they cannot read (a clone in a
+  // 0700 home with --user nobody) is a configuration error now, not a failure in every worker.
+  std::vector<std::string> problems = config::checkPaths(settings, config::PathBase::kChdirApplied);
+  for (const std::string& problem : problems) log::main().error("{}", problem);
+  if (!problems.empty()) return 2;
   try {
     master::Master supervisor(std::move(arguments), std::move(settings), std::move(listeners));
     return supervisor.run();

@@ -101,3 +101,40 @@ def test_readable_venv_passes_the_check_as_the_user(server):
         assert httpx.get(srv.url + "/", timeout=5).text == "hello"
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+MISSING_PACKAGE_APP = """import asgid_hint_pkg  # noqa: F401
+
+
+async def app(scope, receive, send):
+    pass
+"""
+
+
+def test_package_missing_but_in_dot_venv_hints_at_venv_flag(tmp_path):
+    (tmp_path / "needs_pkg.py").write_text(MISSING_PACKAGE_APP)
+    venv = fake_venv(tmp_path / ".venv", "asgid_hint_pkg")
+    rc, out, err = start("needs_pkg:app", cwd=tmp_path, env={"VIRTUAL_ENV": None})
+    assert rc != 0
+    assert "ModuleNotFoundError" in err, err[-2000:]
+    assert (f"Hint: 'asgid_hint_pkg' is installed in {venv}, which asgid does not use unless "
+            f"told: pass --venv {venv}") in err, err[-2000:]
+
+
+def test_package_missing_without_any_venv_hints_at_venv_flag(tmp_path):
+    (tmp_path / "needs_pkg.py").write_text(MISSING_PACKAGE_APP)
+    rc, out, err = start("needs_pkg:app", cwd=tmp_path, env={"VIRTUAL_ENV": None})
+    assert rc != 0
+    assert ("Hint: no virtualenv in use (no --venv, $VIRTUAL_ENV unset): if 'asgid_hint_pkg' "
+            "is installed in one, pass --venv PATH") in err, err[-2000:]
+
+
+def test_package_missing_with_a_venv_gets_no_hint(tmp_path):
+    (tmp_path / "needs_pkg.py").write_text(MISSING_PACKAGE_APP)
+    venv = fake_venv(tmp_path / "env")
+    fake_venv(tmp_path / ".venv", "asgid_hint_pkg")
+    rc, out, err = start("--venv", venv, "needs_pkg:app", cwd=tmp_path,
+                         env={"VIRTUAL_ENV": None})
+    assert rc != 0
+    assert "ModuleNotFoundError" in err, err[-2000:]
+    assert "Hint:" not in err

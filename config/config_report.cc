@@ -19,8 +19,9 @@ namespace {
 // home says who cannot read it. access() checks with the real ids, which the drop sets too.
 std::string permissionDenied(const char* what = "is") {
   const passwd* user = getpwuid(geteuid());
-  std::string name = user != nullptr ? user->pw_name : "uid " + std::to_string(geteuid());
-  return std::string(what) + " not readable by user " + name + " (permission denied)";
+  std::string text = std::string(what) + " not readable by user ";
+  text += user != nullptr ? user->pw_name : std::to_string(geteuid());
+  return text + " (permission denied)";
 }
 
 // Why the workers could not use `path` as a directory they read (import from, or look into):

@@ -18,8 +18,9 @@ std::string venvProblem(const std::string& venv) {
   if (::access(marker.c_str(), R_OK) == 0) return "";
   if (errno != EACCES) return "no pyvenv.cfg there, not a virtualenv";
   const passwd* user = getpwuid(geteuid());
-  return std::string("permission denied: user ") +
-         (user != nullptr ? user->pw_name : std::to_string(geteuid())) + " cannot read " + marker;
+  std::string text = "permission denied: user ";
+  text += user != nullptr ? user->pw_name : std::to_string(geteuid());
+  return text + " cannot read " + marker;
 }
 
 void check(PyStatus status, PyConfig& config) {

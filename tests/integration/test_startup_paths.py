@@ -91,6 +91,22 @@ def test_app_dir_unreadable_by_the_user_says_permission_denied(private_dir):
 
 
 @needs_root
+def test_check_config_checks_as_the_user(private_dir):
+    # Run as root (as ExecStartPre= is), --check-config still sees what nobody cannot read.
+    venv = fake_venv(private_dir / ".venv")
+    rc, out, err = run_cli(["--check-config", "--user", "nobody", "--venv", venv,
+                            "hello_app:app"], env={"VIRTUAL_ENV": None})
+    assert rc == 1
+    assert err == f"--venv: '{venv}' is not readable by user nobody (permission denied)\n"
+    rc, out, err = run_cli(["--check-config", "--venv", venv, "hello_app:app"],
+                           env={"VIRTUAL_ENV": None})
+    assert (rc, out) == (0, "ok\n"), err
+    rc, out, err = run_cli(["--check-config", "--user", "no-such-user-here", "hello_app:app"])
+    assert rc == 1
+    assert "--user no-such-user-here: no such user" in err
+
+
+@needs_root
 def test_readable_venv_passes_the_check_as_the_user(server):
     base = Path(tempfile.mkdtemp(prefix="asgid-public-"))
     try:

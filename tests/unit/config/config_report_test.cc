@@ -106,8 +106,8 @@ TEST_F(ConfigReportTest, CheckConfigChecksDirectories) {
   EXPECT_TRUE(result.errors.empty()) << result.errors[0];
   // A file where a directory belongs; a venv that does not exist.
   writeFile("file", "");
-  result = loadArgs({"--check-config", "main:app", "--app-dir", dir_ + "/file", "--venv",
-                     dir_ + "/gone"});
+  result = loadArgs(
+      {"--check-config", "main:app", "--app-dir", dir_ + "/file", "--venv", dir_ + "/gone"});
   expected = {"--app-dir: '" + dir_ + "/file' is not a directory",
               "--venv: '" + dir_ + "/gone' does not exist"};
   EXPECT_EQ(result.errors, expected);
@@ -156,8 +156,7 @@ TEST_F(ConfigReportTest, CheckPathsAsAnotherUserSaysPermissionDenied) {
   ASSERT_GE(child, 0);
   if (child == 0) {
     close(fds[0]);
-    if (setgid(nobody->pw_gid) != 0 || setgroups(0, nullptr) != 0 ||
-        setuid(nobody->pw_uid) != 0) {
+    if (setgid(nobody->pw_gid) != 0 || setgroups(0, nullptr) != 0 || setuid(nobody->pw_uid) != 0) {
       _exit(3);
     }
     std::string text;
@@ -175,13 +174,17 @@ TEST_F(ConfigReportTest, CheckPathsAsAnotherUserSaysPermissionDenied) {
   int status = 0;
   waitpid(child, &status, 0);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  EXPECT_EQ(text,
-            "--app-dir: '" + dir_ + "/private' is not readable by user nobody (permission "
-            "denied)\n"
-            "--venv: '" + dir_ + "/private/.venv' is not readable by user nobody (permission "
-            "denied)\n"
-            "--venv: '" + dir_ + "/open/.venv' has a pyvenv.cfg not readable by user nobody "
-            "(permission denied)\n");
+  EXPECT_EQ(text, "--app-dir: '" + dir_ +
+                      "/private' is not readable by user nobody (permission "
+                      "denied)\n"
+                      "--venv: '" +
+                      dir_ +
+                      "/private/.venv' is not readable by user nobody (permission "
+                      "denied)\n"
+                      "--venv: '" +
+                      dir_ +
+                      "/open/.venv' has a pyvenv.cfg not readable by user nobody "
+                      "(permission denied)\n");
 }
 
 TEST_F(ConfigReportTest, WithoutCheckConfigLoadThrowsEveryError) {

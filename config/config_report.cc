@@ -1,6 +1,9 @@
 #include "config/config_report.h"
 
+#include <errno.h>
+#include <pwd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cstdio>
@@ -11,20 +14,63 @@
 namespace asgid::config {
 namespace {
 
-bool isDirectory(const std::string& path) {
-  struct stat info;
-  return stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
+// "is not readable by user nobody (permission denied)": names the user this process checks as
+// (the target user once the master has dropped its privileges), so that a clone in a 0700
+// home says who cannot read it. access() checks with the real ids, which the drop sets too.
+std::string permissionDenied(const char* what = "is") {
+  const passwd* user = getpwuid(geteuid());
+  std::string text = std::string(what) + " not readable by user ";
+  text += user != nullptr ? user->pw_name : std::to_string(geteuid());
+  return text + " (permission denied)";
 }
 
-bool isFile(const std::string& path) {
+// Why the workers could not use `path` as a directory they read (import from, or look into):
+// "" when they can. EACCES is told apart from a missing path: both fail stat().
+std::string directoryProblem(const std::string& path) {
   struct stat info;
-  return stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
+  if (stat(path.c_str(), &info) < 0) {
+    return errno == EACCES ? permissionDenied() : "does not exist";
+  }
+  if (!S_ISDIR(info.st_mode)) return "is not a directory";
+  if (access(path.c_str(), R_OK | X_OK) < 0) return permissionDenied();
+  return "";
+}
+
+// The same for --venv, which must also hold a readable pyvenv.cfg.
+std::string venvProblem(const std::string& path) {
+  if (std::string problem = directoryProblem(path); !problem.empty()) return problem;
+  std::string marker = path + "/pyvenv.cfg";
+  struct stat info;
+  if (stat(marker.c_str(), &info) < 0) {
+    return errno == EACCES ? permissionDenied() : "is not a virtualenv (no pyvenv.cfg)";
+  }
+  if (!S_ISREG(info.st_mode)) return "is not a virtualenv (no pyvenv.cfg)";
+  if (access(marker.c_str(), R_OK) < 0) return permissionDenied("has a pyvenv.cfg");
+  return "";
 }
 
 // Where a worker will look for `path`: relative paths are taken after --chdir.
 std::string underChdir(const Settings& settings, const std::string& path) {
   if (path.starts_with('/') || settings.chdir.empty()) return path;
   return settings.chdir + "/" + path;
+}
+
+// `shown`, the path as the message names it, and where to look for it from here.
+struct CheckedPath {
+  std::string shown;
+  std::string here;
+};
+
+// After the move into --chdir, the absolute path, as the worker builds it (the parents count:
+// a 0700 home stops a user from reaching a readable directory below it by its full name); it
+// is also the clearest name for "." in a message.
+CheckedPath locate(const Settings& settings, const std::string& path, PathBase base) {
+  std::string shown = underChdir(settings, path);
+  if (base == PathBase::kBeforeChdir || path.starts_with('/')) return {shown, shown};
+  char cwd[4096];
+  if (getcwd(cwd, sizeof cwd) == nullptr) return {shown, path};
+  std::string absolute = path == "." ? std::string(cwd) : std::string(cwd) + "/" + path;
+  return {absolute, absolute};
 }
 
 // Characters a plain scalar may hold anywhere; the first must also be alphanumeric, '.', '/'
@@ -87,20 +133,23 @@ std::vector<std::string> notices(const Settings& settings) {
   return lines;
 }
 
-std::vector<std::string> checkPaths(const Settings& settings) {
+std::vector<std::string> checkPaths(const Settings& settings, PathBase base) {
   std::vector<std::string> problems;
-  if (!settings.chdir.empty() && !isDirectory(settings.chdir)) {
-    problems.push_back("--chdir: " + quote(settings.chdir) + " is not a directory");
+  auto add = [&](const char* flag, const std::string& shown, const std::string& problem) {
+    if (!problem.empty())
+      problems.push_back(std::string(flag) + ": " + quote(shown) + " " + problem);
+  };
+  if (!settings.chdir.empty()) {
+    add("--chdir", settings.chdir, directoryProblem(locate(settings, ".", base).here));
   }
-  std::string app_dir = underChdir(settings, settings.app_dir.empty() ? "." : settings.app_dir);
-  if (!isDirectory(app_dir)) {
-    problems.push_back("--app-dir: " + quote(app_dir) + " is not a directory");
+  CheckedPath app_dir = locate(settings, settings.app_dir.empty() ? "." : settings.app_dir, base);
+  // The default "." is --chdir itself: named once.
+  if (!settings.app_dir.empty() || settings.chdir.empty()) {
+    add("--app-dir", app_dir.shown, directoryProblem(app_dir.here));
   }
   if (!settings.venv.empty()) {
-    std::string venv = underChdir(settings, settings.venv);
-    if (!isFile(venv + "/pyvenv.cfg")) {
-      problems.push_back("--venv: " + quote(venv) + " is not a virtualenv (no pyvenv.cfg)");
-    }
+    CheckedPath venv = locate(settings, settings.venv, base);
+    add("--venv", venv.shown, venvProblem(venv.here));
   }
   return problems;
 }

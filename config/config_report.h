@@ -14,10 +14,18 @@ namespace asgid::config {
 // ("--loop (from --loop): asgid runs each worker on its own event loop ...").
 std::vector<std::string> notices(const Settings& settings);
 
-// --check-config's checks beyond the values themselves, cheap enough for ExecStartPre=: the
-// directories the workers will use exist (--chdir, and --app-dir and --venv, which are
-// relative to --chdir when it is given). One message per problem; empty when all is well.
-std::vector<std::string> checkPaths(const Settings& settings);
+// Whether the process has already moved into --chdir (the master, before it serves) or not
+// (--check-config): relative --app-dir and --venv are taken from there.
+enum class PathBase { kBeforeChdir, kChdirApplied };
+
+// The checks beyond the values themselves, cheap enough for ExecStartPre=: the directories the
+// workers will use exist and this process may read them (--chdir, and --app-dir and --venv,
+// which are relative to --chdir when it is given; --venv must hold a pyvenv.cfg). Run by
+// --check-config, and by the master after its privilege drop, so that "permission denied"
+// names the user the workers run as. One message per problem ("--venv: '/root/app/.venv'
+// permission denied for user nobody"); empty when all is well.
+std::vector<std::string> checkPaths(const Settings& settings,
+                                    PathBase base = PathBase::kBeforeChdir);
 
 // The effective settings as a YAML file that --config loads back to the same settings, one
 // key per row, each with a trailing comment naming where its value came from ("default",

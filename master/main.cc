@@ -27,6 +27,19 @@ int reportCheck(const asgid::config::LoadResult& loaded) {
   return 0;
 }
 
+// With --user/--group, what root can read says little about the workers: the directory checks
+// are redone as that user (an unknown user is an error too). Settings that did not load come
+// back as defaults, without a user: their errors stay as they are.
+void checkAsTargetUser(asgid::config::LoadResult& loaded) {
+  const asgid::config::Settings& settings = loaded.settings;
+  if (settings.user.empty() && settings.group.empty()) return;
+  try {
+    loaded.errors = asgid::master::checkPathsAs(asgid::master::resolveIdentity(settings), settings);
+  } catch (const std::exception& error) {
+    loaded.errors.push_back(error.what());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -47,6 +60,7 @@ int main(int argc, char** argv) {
     case config::Action::kExitOk:
       return 0;
     case config::Action::kCheckConfig:
+      checkAsTargetUser(loaded);
       return reportCheck(loaded);
     case config::Action::kPrintConfig:
       std::fputs(config::printConfig(loaded.settings).c_str(), stdout);
@@ -92,6 +106,11 @@ int main(int argc, char** argv) {
     log::main().error("{}", error.what());
     return 1;
   }
+  // As the user the workers will be: a --venv or --app-dir they cannot read (a clone in a
+  // 0700 home with --user nobody) is a configuration error now, not a failure in every worker.
+  std::vector<std::string> problems = config::checkPaths(settings, config::PathBase::kChdirApplied);
+  for (const std::string& problem : problems) log::main().error("{}", problem);
+  if (!problems.empty()) return 2;
   try {
     master::Master supervisor(std::move(arguments), std::move(settings), std::move(listeners));
     return supervisor.run();

@@ -766,6 +766,14 @@ void Master::handleSignal(int signum) {
         spdlog::shutdown();
         _exit(worker::kExitAppError);
       }
+      // Ctrl+C at a terminal: whoever pressed it should know how long the wait can last and
+      // how to cut it short (the workers log what is in flight).
+      if (phase_ != Phase::kStopping && !slots_.empty()) {
+        log::main().info(
+            "SIGINT: stopping gracefully, waiting up to {}s (--timeout-graceful-shutdown) for "
+            "the requests in flight; press Ctrl+C again to stop at once",
+            settings_.timeout_graceful_shutdown);
+      }
       stop(true);
       break;
     case SIGTERM:

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include "common/log_file.h"
 #include "config/settings.h"
@@ -27,5 +28,11 @@ struct Identity {
 void applyProcessSettings(const config::Settings& settings);
 Identity resolveIdentity(const config::Settings& settings);
 void dropPrivileges(const Identity& identity);
+
+// --check-config's directory checks as the workers will run them: in a child process that
+// takes --umask and --chdir and drops to `identity`, so that root sees what nobody cannot read
+// (config::checkPaths with PathBase::kChdirApplied). Without a change of identity, or when not
+// root, the checks run here. Throws std::runtime_error if the child cannot be run.
+std::vector<std::string> checkPathsAs(const Identity& identity, const config::Settings& settings);
 
 }  // namespace asgid::master

@@ -122,7 +122,11 @@ void listDirectory(const WatchTree& tree, const std::string& dir, std::vector<st
   while (const dirent* entry = readdir(handle)) {
     std::string_view name = entry->d_name;
     if (name == "." || name == "..") continue;
-    std::string path = dir == "/" ? "/" + std::string(name) : dir + "/" + std::string(name);
+    // Appended, not "/" + std::string(name): see quote() in config/value_parsers.cc (GCC 12's
+    // -Wrestrict false positive on a literal + a temporary string).
+    std::string path = dir;
+    if (dir != "/") path += '/';
+    path += name;
     bool is_dir = entry->d_type == DT_DIR;
     if (entry->d_type == DT_UNKNOWN) {
       struct stat info;

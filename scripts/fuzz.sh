@@ -36,6 +36,19 @@ mkdir -p "$build/artifacts"
 # The fuzzers embed no Python: leaks are findings here (scripts/test.sh turns them off for the
 # Python builds).
 export ASAN_OPTIONS=detect_leaks=1
+# The symbolizer of the clang that built the targets (llvm-N, from install-deps.sh: the
+# unversioned name is in the "llvm" package, which is not installed). Without it every report
+# warns that it cannot symbolize and its stacks are bare addresses.
+clang_dir=$(dirname "$(readlink -f "$(command -v clang)")")
+for symbolizer in "$clang_dir/llvm-symbolizer" "$(command -v llvm-symbolizer || true)"; do
+  if [ -x "$symbolizer" ]; then
+    export ASAN_SYMBOLIZER_PATH=$symbolizer
+    break
+  fi
+done
+[ -n "${ASAN_SYMBOLIZER_PATH:-}" ] ||
+  echo "fuzz.sh: no llvm-symbolizer next to $clang_dir/clang: stacks will not be symbolized" \
+    "(scripts/install-deps.sh installs it)" >&2
 
 # run TARGET SECONDS MAX_LEN (the dictionary and corpus are named without "_fuzz")
 run() {

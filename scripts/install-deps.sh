@@ -35,11 +35,13 @@ case "$codename" in
   bookworm)
     # node-llhttp 8.1 ships llhttp's C sources; CMake builds them (see CMakeLists.txt).
     packages+=(node-llhttp libpython3.11-testsuite)
-    fuzz_packages=(clang clang-format libclang-rt-14-dev) ;;
+    # llvm-14: the symbolizer that matches clang 14 (/usr/lib/llvm-14/bin/llvm-symbolizer), so
+    # that a fuzzer's findings come with file:line stacks.
+    fuzz_packages=(clang clang-format libclang-rt-14-dev llvm-14) ;;
   trixie)
     # llhttp 9 is a real library in trixie; node-llhttp no longer ships the C sources.
     packages+=(libllhttp-dev libpython3.13-testsuite)
-    fuzz_packages=(clang clang-format libclang-rt-19-dev) ;;
+    fuzz_packages=(clang clang-format libclang-rt-19-dev llvm-19) ;;
   *) echo "install-deps.sh: Debian 12 (bookworm) or 13 (trixie) expected, not '$codename'" >&2
      exit 2 ;;
 esac

@@ -45,6 +45,18 @@ py::InterpreterOptions interpreterOptions(const config::Settings& settings) {
   return options;
 }
 
+// An app whose import raised: its traceback, and for a ModuleNotFoundError while no
+// virtualenv is in use, a hint at --venv (the package is often in ./.venv, unactivated).
+void logAppImportError(const config::Settings& settings, const py::PyError& error) {
+  std::string hint;
+  if (settings.venv.empty()) {
+    std::string app_dir = absolutePath(settings.app_dir.empty() ? "." : settings.app_dir);
+    hint = py::missingPackageHint(error, {absolutePath("."), app_dir});
+  }
+  log::main().error("Error loading ASGI app \"{}\":\n{}{}", settings.app, error.traceback(),
+                    hint.empty() ? "" : "\nHint: " + hint);
+}
+
 [[noreturn]] void exitNow(int code) {
   spdlog::shutdown();
   _exit(code);
@@ -164,7 +176,7 @@ int Worker::startPython() {
     app_ = g_preloaded_app != nullptr ? py::PyRef::borrow(g_preloaded_app)
                                       : py::importApp(settings_.app, settings_.factory);
   } catch (const py::PyError& error) {
-    log::main().error("Error loading ASGI app \"{}\":\n{}", settings_.app, error.traceback());
+    logAppImportError(settings_, error);
     return kExitAppError;
   } catch (const std::exception& error) {
     log::main().error("Error loading ASGI app. {}", error.what());
@@ -322,7 +334,7 @@ bool preloadApp(const config::Settings& settings) {
     if (!installLogging(settings)) return false;
     g_preloaded_app = py::importApp(settings.app, settings.factory).release();
   } catch (const py::PyError& error) {
-    log::main().error("Error loading ASGI app \"{}\":\n{}", settings.app, error.traceback());
+    logAppImportError(settings, error);
     return false;
   } catch (const std::exception& error) {
     log::main().error("Error loading ASGI app. {}", error.what());

@@ -40,7 +40,7 @@ def test_check_config_reports_every_error_with_its_place(tmp_path):
     # The directory check runs once the values are valid.
     rc, out, err = run_cli(["--check-config", "hello_app:app", "--app-dir", tmp_path / "nowhere"])
     assert rc == 1
-    assert err == f"--app-dir: '{tmp_path}/nowhere' is not a directory\n"
+    assert err == f"--app-dir: '{tmp_path}/nowhere' does not exist\n"
 
 
 def test_check_config_reports_yaml_syntax_errors_and_unknown_flags(tmp_path):

@@ -1,5 +1,6 @@
 """SIGTERM/SIGINT: graceful shutdown, its timeout, and the second SIGINT."""
 
+import os
 import signal
 import threading
 import time
@@ -7,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from support import RawConnection, wait_for_file
+from support import RawConnection, poll, wait_for_file
 
 
 def start_in_thread(url):
@@ -97,7 +98,10 @@ def test_second_sigint_exits_at_once(server, tmp_path):
     conn.request("GET", f"/forever?marker={marker}")
     assert "started" in wait_for_file(marker, lambda x: "started" in x, 5)
     srv.signal(signal.SIGINT)
-    # Still draining the request that never ends.
+    # Still draining the request that never ends, and saying for how long at most.
+    assert srv.wait_stderr(r"waiting up to 30s \(--timeout-graceful-shutdown\) for the "
+                           r"requests in flight; press Ctrl\+C again to stop at once", 3), \
+        srv.stderr_text()[-2000:]
     assert srv.wait_exit(0.7) is None, "exited on the first SIGINT despite a request in flight"
     t0 = time.monotonic()
     srv.signal(signal.SIGINT)
@@ -106,3 +110,42 @@ def test_second_sigint_exits_at_once(server, tmp_path):
     assert rc >= 0
     assert time.monotonic() - t0 < 1.5
     conn.close()
+
+
+@pytest.mark.parametrize("workers", ["1", "3"])
+def test_ctrl_c_twice_at_a_terminal_stops_at_once(server, tmp_path, workers):
+    # A terminal's Ctrl+C signals the whole foreground process group: the master and every
+    # worker get each SIGINT (the server runs in its own session, so its group is its pid).
+    marker = tmp_path / "events.txt"
+    srv = server("slow_app:app", "--workers", workers, "--timeout-graceful-shutdown", "30")
+    conn = RawConnection(srv.port)
+    conn.request("GET", f"/forever?marker={marker}")
+    assert "started" in wait_for_file(marker, lambda x: "started" in x, 5)
+    os.killpg(srv.pid, signal.SIGINT)
+    assert srv.wait_stderr(r"press Ctrl\+C again to stop at once", 3), srv.stderr_text()[-2000:]
+    assert srv.wait_exit(0.7) is None, "exited on the first Ctrl+C despite a request in flight"
+    t0 = time.monotonic()
+    os.killpg(srv.pid, signal.SIGINT)
+    rc = srv.wait_exit(3)
+    assert rc is not None, "the second Ctrl+C did not stop the server within 3 s"
+    assert rc >= 0
+    assert time.monotonic() - t0 < 1.5
+    # Nothing of the group is left (the workers were killed or exited, not orphaned).
+    assert poll(lambda: not group_alive(srv.pid), 3), "processes of the group outlived the master"
+    conn.close()
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether a live (not zombie) process is in group `pgid`, from /proc/PID/stat."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After the command: state, ppid, pgrp.
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False

@@ -1,16 +1,26 @@
 #include "worker/python/interpreter.h"
 
+#include <errno.h>
+#include <pwd.h>
 #include <signal.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <stdexcept>
 
 namespace asgid::py {
 namespace {
 
-bool fileExists(const std::string& path) {
-  struct stat info;
-  return ::stat(path.c_str(), &info) == 0;
+// Why `venv` is no virtualenv this process can use, "" if it is one. The master checks the
+// same before it forks (config::checkPaths); this is for a venv changed since.
+std::string venvProblem(const std::string& venv) {
+  std::string marker = venv + "/pyvenv.cfg";
+  if (::access(marker.c_str(), R_OK) == 0) return "";
+  if (errno != EACCES) return "no pyvenv.cfg there, not a virtualenv";
+  const passwd* user = getpwuid(geteuid());
+  std::string text = "permission denied: user ";
+  text += user != nullptr ? user->pw_name : std::to_string(geteuid());
+  return text + " cannot read " + marker;
 }
 
 void check(PyStatus status, PyConfig& config) {
@@ -47,10 +57,9 @@ Interpreter::Interpreter(const InterpreterOptions& options) {
     // As mod_wsgi, uWSGI and NGINX Unit do: the program name inside the venv makes the path
     // calculation find pyvenv.cfg and use the venv's site-packages.
     std::string program = options.venv + "/bin/python";
-    if (!fileExists(options.venv + "/pyvenv.cfg")) {
+    if (std::string problem = venvProblem(options.venv); !problem.empty()) {
       PyConfig_Clear(&config);
-      throw std::runtime_error("--venv " + options.venv +
-                               ": no pyvenv.cfg there, not a virtualenv");
+      throw std::runtime_error("--venv " + options.venv + ": " + problem);
     }
     check(PyConfig_SetBytesString(&config, &config.program_name, program.c_str()), config);
   } else {
@@ -79,24 +88,72 @@ Interpreter::~Interpreter() {
 
 namespace {
 
-// Whether the ModuleNotFoundError `error` is about `module` itself (and not about something
-// the module imports, which is the app's own error and keeps its traceback).
-bool isMissing(const PyError& error, const std::string& module) {
+// The module a ModuleNotFoundError names ("fastapi.routing"), "" for any other error.
+std::string missingModule(const PyError& error) {
   PyObject* value = error.value().get();
   if (value == nullptr || !PyErr_GivenExceptionMatches(value, PyExc_ModuleNotFoundError)) {
-    return false;
+    return "";
   }
   PyRef name = PyRef::steal(PyObject_GetAttrString(value, "name"));
   if (!name || !PyUnicode_Check(name.get())) {
     PyErr_Clear();
-    return false;
+    return "";
   }
-  std::string missing = PyUnicode_AsUTF8(name.get());
+  const char* text = PyUnicode_AsUTF8(name.get());
+  if (text == nullptr) PyErr_Clear();
+  return text != nullptr ? text : "";
+}
+
+// Whether the ModuleNotFoundError `error` is about `module` itself (and not about something
+// the module imports, which is the app's own error and keeps its traceback).
+bool isMissing(const PyError& error, const std::string& module) {
+  std::string missing = missingModule(error);
+  if (missing.empty()) return false;
   // "a.b.c" is missing if "a", "a.b" or "a.b.c" is.
   return module == missing || module.rfind(missing + ".", 0) == 0;
 }
 
+// Whether the virtualenv `venv` has the top-level package or module `top` in a site-packages
+// (<venv>/lib/python3.X/site-packages/<top>, <top>.py or <top>.<abi>.so).
+bool venvHas(const std::filesystem::path& venv, const std::string& top) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(venv / "pyvenv.cfg", error)) return false;
+  std::filesystem::directory_iterator libs(venv / "lib", error), end;
+  for (; !error && libs != end; libs.increment(error)) {
+    std::filesystem::path site = libs->path() / "site-packages";
+    if (std::filesystem::is_directory(site / top, error) ||
+        std::filesystem::is_regular_file(site / (top + ".py"), error)) {
+      return true;
+    }
+    std::filesystem::directory_iterator entries(site, error);
+    for (; !error && entries != end; entries.increment(error)) {
+      std::string name = entries->path().filename().string();
+      if (name.starts_with(top + ".") && name.ends_with(".so")) return true;
+    }
+    error.clear();
+  }
+  return false;
+}
+
 }  // namespace
+
+std::string missingPackageHint(const PyError& error, const std::vector<std::string>& places) {
+  std::string missing = missingModule(error);
+  if (missing.empty()) return "";
+  std::string top = missing.substr(0, missing.find('.'));
+  for (const std::string& place : places) {
+    std::filesystem::path venv = std::filesystem::path(place) / ".venv";
+    if (venvHas(venv, top)) {
+      return "'" + top + "' is installed in " + venv.lexically_normal().string() +
+             ", which asgid does not use unless told: pass --venv " +
+             venv.lexically_normal().string() + " (or activate it: asgid takes $VIRTUAL_ENV)";
+    }
+  }
+  return "no virtualenv in use (no --venv, $VIRTUAL_ENV unset): if '" + top +
+         "' is installed in one, pass --venv PATH";
+}
+
+namespace {}  // namespace
 
 PyRef importApp(const std::string& spec, bool factory) {
   auto colon = spec.find(':');

@@ -39,4 +39,10 @@ class Interpreter {
 // module or attribute (and PyError for an exception raised by the module's own code).
 PyRef importApp(const std::string& spec, bool factory);
 
+// For an app that fails to import with ModuleNotFoundError while no virtualenv is in use: a
+// hint at --venv, naming the first `places` directory whose .venv has the package ("'fastapi'
+// is installed in /srv/app/.venv, ... pass --venv /srv/app/.venv"), or a general one. ""
+// for any other error. Needs the GIL.
+std::string missingPackageHint(const PyError& error, const std::vector<std::string>& places);
+
 }  // namespace asgid::py

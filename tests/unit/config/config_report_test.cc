@@ -2,7 +2,16 @@
 // --env-file through load(), and uvicorn's flags that asgid accepts with a notice.
 #include "config/config_report.h"
 
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "config/settings_table.h"
 #include "tests/unit/config/load_fixture.h"
@@ -87,7 +96,7 @@ TEST_F(ConfigReportTest, CheckConfigChecksDirectories) {
   LoadResult result = loadArgs({"--check-config", "main:app", "--app-dir", dir_ + "/missing",
                                 "--venv", dir_, "--chdir", dir_});
   std::vector<std::string> expected = {
-      "--app-dir: '" + dir_ + "/missing' is not a directory",
+      "--app-dir: '" + dir_ + "/missing' does not exist",
       "--venv: '" + dir_ + "' is not a virtualenv (no pyvenv.cfg)",
   };
   EXPECT_EQ(result.errors, expected);
@@ -95,6 +104,87 @@ TEST_F(ConfigReportTest, CheckConfigChecksDirectories) {
   std::filesystem::create_directory(dir_ + "/src");
   result = loadArgs({"--check-config", "main:app", "--chdir", dir_, "--app-dir", "src"});
   EXPECT_TRUE(result.errors.empty()) << result.errors[0];
+  // A file where a directory belongs; a venv that does not exist.
+  writeFile("file", "");
+  result = loadArgs(
+      {"--check-config", "main:app", "--app-dir", dir_ + "/file", "--venv", dir_ + "/gone"});
+  expected = {"--app-dir: '" + dir_ + "/file' is not a directory",
+              "--venv: '" + dir_ + "/gone' does not exist"};
+  EXPECT_EQ(result.errors, expected);
+}
+
+// The master's check, run after it moved into --chdir: relative paths are named in full.
+TEST_F(ConfigReportTest, CheckPathsAfterChdirNamesAbsolutePaths) {
+  std::filesystem::create_directories(dir_ + "/venv");
+  writeFile("venv/pyvenv.cfg", "home = /usr/bin\n");
+  Settings settings;
+  settings.chdir = dir_;
+  settings.venv = "venv";
+  settings.app_dir = "src";
+  std::filesystem::path before = std::filesystem::current_path();
+  std::filesystem::current_path(dir_);
+  std::vector<std::string> problems = checkPaths(settings, PathBase::kChdirApplied);
+  std::filesystem::current_path(before);
+  std::string here = std::filesystem::canonical(dir_).string();
+  EXPECT_EQ(problems, std::vector<std::string>{"--app-dir: '" + here + "/src' does not exist"});
+}
+
+// As another user (the master checks after its privilege drop): EACCES is "permission
+// denied" naming the user, never "does not exist" or "not a virtualenv". Needs root to
+// become nobody; the check runs in a child so this process keeps its ids.
+TEST_F(ConfigReportTest, CheckPathsAsAnotherUserSaysPermissionDenied) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to check as nobody";
+  const passwd* nobody = getpwnam("nobody");
+  ASSERT_NE(nobody, nullptr);
+  std::filesystem::create_directories(dir_ + "/private/.venv");
+  writeFile("private/.venv/pyvenv.cfg", "home = /usr/bin\n");
+  std::filesystem::create_directories(dir_ + "/open/.venv");
+  writeFile("open/.venv/pyvenv.cfg", "home = /usr/bin\n");
+  chmod((dir_ + "/private").c_str(), 0700);
+  chmod(dir_.c_str(), 0755);
+  chmod((dir_ + "/open/.venv/pyvenv.cfg").c_str(), 0600);
+  Settings settings;
+  settings.app_dir = dir_ + "/private";
+  settings.venv = dir_ + "/private/.venv";
+  Settings unreadable_marker;
+  unreadable_marker.app_dir = dir_ + "/open";
+  unreadable_marker.venv = dir_ + "/open/.venv";
+
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(fds[0]);
+    if (setgid(nobody->pw_gid) != 0 || setgroups(0, nullptr) != 0 || setuid(nobody->pw_uid) != 0) {
+      _exit(3);
+    }
+    std::string text;
+    for (const Settings* each : {&settings, &unreadable_marker}) {
+      for (const std::string& problem : checkPaths(*each)) text += problem + "\n";
+    }
+    ssize_t written = write(fds[1], text.data(), text.size());
+    _exit(written == static_cast<ssize_t>(text.size()) ? 0 : 4);
+  }
+  close(fds[1]);
+  std::string text;
+  char buffer[4096];
+  for (ssize_t got; (got = read(fds[0], buffer, sizeof buffer)) > 0;) text.append(buffer, got);
+  close(fds[0]);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_EQ(text, "--app-dir: '" + dir_ +
+                      "/private' is not readable by user nobody (permission "
+                      "denied)\n"
+                      "--venv: '" +
+                      dir_ +
+                      "/private/.venv' is not readable by user nobody (permission "
+                      "denied)\n"
+                      "--venv: '" +
+                      dir_ +
+                      "/open/.venv' has a pyvenv.cfg not readable by user nobody "
+                      "(permission denied)\n");
 }
 
 TEST_F(ConfigReportTest, WithoutCheckConfigLoadThrowsEveryError) {

@@ -1,5 +1,7 @@
 #include "config/executable_venv.h"
 
+#include <map>
+#include <mutex>
 #include <system_error>
 
 namespace asgid::config {
@@ -19,7 +21,7 @@ struct Found {
   std::string executable;
 };
 
-Found findOwnVenv(std::string_view argv0) {
+Found lookUpOwnVenv(std::string_view argv0) {
   std::error_code error;
   if (argv0.find('/') != std::string_view::npos) {
     fs::path typed = fs::absolute(fs::path(argv0), error).lexically_normal();
@@ -28,14 +30,26 @@ Found findOwnVenv(std::string_view argv0) {
       if (!venv.empty()) return {venv, typed.string()};
     }
   }
-  // Linux names the running binary here even after a pip upgrade replaced it ("asgid
-  // (deleted)": its directory is still right), which matters to a reload that re-reads the
-  // command line.
+  // The running file itself, symlinks resolved (after a pip upgrade replaced it, "asgid
+  // (deleted)" in the same directory).
   fs::path real = fs::read_symlink("/proc/self/exe", error);
   if (error) return {};
   std::string venv = venvHolding(real);
   if (venv.empty()) return {};
   return {venv, real.string()};
+}
+
+// The first answer for an argv[0] holds for the life of the process: a reload re-reads the
+// command line after the master's --chdir, where a relative argv[0] names another place.
+Found findOwnVenv(std::string_view argv0) {
+  static std::mutex mutex;
+  static std::map<std::string, Found, std::less<>> answers;
+  std::lock_guard lock(mutex);
+  auto known = answers.find(argv0);
+  if (known != answers.end()) return known->second;
+  Found found = lookUpOwnVenv(argv0);
+  answers.emplace(std::string(argv0), found);
+  return found;
 }
 
 }  // namespace

@@ -20,7 +20,8 @@ std::string venvHolding(const std::filesystem::path& executable);
 // The venv holding this process's binary: the one holding argv[0] when it names a path (as
 // typed: .venv/bin/asgid where .venv is a symlink), else the one holding /proc/self/exe (the
 // real file: argv[0] looked up on $PATH, or a symlink to a venv's asgid). Empty when neither
-// is in a venv (a .deb's /usr/bin/asgid).
+// is in a venv (a .deb's /usr/bin/asgid). Looked up once per argv[0] in a process, before
+// any --chdir.
 std::string ownVenv(std::string_view argv0);
 
 // Makes ownVenv() the venv unless a source names one: it overrides $VIRTUAL_ENV (set by

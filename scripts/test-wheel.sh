@@ -31,7 +31,8 @@ step "install into a fresh venv ($("$python" -V))"
 fastapi=$(grep -E '^fastapi==' tests/requirements.txt) || fail "no fastapi pin in tests/requirements.txt"
 venv=$tmp/venv
 "$python" -m venv "$venv"
-"$venv/bin/pip" install -q --disable-pip-version-check "$wheel" "$fastapi"
+# The file's other pins (Starlette) constrain FastAPI's dependencies.
+"$venv/bin/pip" install -q --disable-pip-version-check -c tests/requirements.txt "$wheel" "$fastapi"
 asgid=$venv/bin/asgid
 [ -x "$asgid" ] || fail "the wheel put no executable at $asgid"
 

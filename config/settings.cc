@@ -8,6 +8,7 @@
 #include "config/config_report.h"
 #include "config/env_file.h"
 #include "config/environment.h"
+#include "config/executable_venv.h"
 #include "config/log_config.h"
 
 namespace asgid::config {
@@ -54,6 +55,7 @@ LoadResult loadOrThrow(int argc, const char* const* argv, const EnvLookup& env, 
   Settings settings;
   ErrorList errors;
   errors.attempt([&] { applyFallbackDefaults(env, settings); });
+  applyOwnVenv(argc > 0 && argv[0] != nullptr ? argv[0] : "", settings);
   std::string config_file = command_line.config_file;
   if (config_file.empty()) config_file = readEnv(env, kConfigFileEnv);
   if (!config_file.empty()) {

@@ -40,7 +40,8 @@ struct Settings {
   std::string app;  // "module:attr" (attr may be dotted), as uvicorn takes it
   std::string app_dir = ".";
   bool factory = false;  // app names a callable that returns the ASGI app
-  std::string venv;      // virtualenv whose site-packages the app sees; default $VIRTUAL_ENV
+  std::string venv;      // virtualenv whose site-packages the app sees; default: asgid's own
+                         // (config/executable_venv.h), else $VIRTUAL_ENV
   Lifespan lifespan = Lifespan::kAuto;
   std::string root_path;
   std::string env_file;  // dotenv file for the app's environment (--env-file)

@@ -143,10 +143,13 @@ std::vector<SettingSpec> buildTable() {
       switchSetting({"factory", "--factory",
                      "Treat APP as a callable that takes no arguments and returns the app."},
                     &S::factory),
-      withFallbackEnv(stringSetting({"venv", "--venv",
-                                     "Import APP with this virtualenv's site-packages.", "PATH"},
-                                    &S::venv),
-                      "VIRTUAL_ENV"),
+      withFallbackEnv(
+          stringSetting({"venv", "--venv",
+                         "Import APP with this virtualenv's site-packages. An asgid installed in a "
+                         "virtualenv (pip) uses that one by default.",
+                         "PATH"},
+                        &S::venv),
+          "VIRTUAL_ENV"),
       enumSetting({"lifespan", "--lifespan",
                    "Run the ASGI lifespan protocol; auto carries on if the app does not take it."},
                   &S::lifespan, {Lifespan::kAuto, Lifespan::kOn, Lifespan::kOff}),

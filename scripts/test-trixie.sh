@@ -14,6 +14,8 @@
 #
 # Usage: scripts/test-trixie.sh                 build and run every test
 #        scripts/test-trixie.sh --bench [ARGS]  build, then `bench/run.py ARGS` in the root
+#        scripts/test-trixie.sh --wheel [ARGS]  `scripts/test-wheel.sh ARGS` in the root
+#                                               (the wheel for Python 3.13)
 #
 # Everything runs from main(), called on the last line: bash has read the whole file by then,
 # so editing the script while it runs cannot change what runs.
@@ -116,6 +118,8 @@ copy_tree() { # copy_tree SRC WORK
     tar -C "$1" --null -T - -cf - |
     tar -C "$root$2/src" -xf -
   ln -s ../build "$root$2/src/build"
+  mkdir -p "$root$2/build-wheel"
+  ln -s ../build-wheel "$root$2/src/build-wheel"
   ln -s /opt/asgid-venv "$root$2/src/.venv"
 }
 
@@ -194,6 +198,14 @@ main() {
   copy_tree "$src" "$work"
   # The one package list, again from inside (a no-op unless a package is missing).
   in_root "$root" "cd $work/src && scripts/install-deps.sh --no-venv --no-fuzz"
+  if [ "${1:-}" = --wheel ]; then
+    shift
+    local args=""
+    [ $# -eq 0 ] || args=$(printf ' %q' "$@")
+    in_root "$root" "cd $work/src && scripts/test-wheel.sh$args"
+    echo "=== trixie: done in $((SECONDS - started)) s"
+    return
+  fi
   make_venv "$work"
   if [ "${1:-}" = --bench ]; then
     shift

@@ -5,7 +5,8 @@
 # CPython's own asyncio tests against our loop and a short fuzzing run of the parsers and
 # protocols (HTTP parser, HTTP/1.1 connection, WebSocket frames, PROXY header). Then the same
 # on Debian 13 (Python 3.13, llhttp 9) in a debootstrap root: scripts/test-trixie.sh
-# (ASGID_TEST_TRIXIE=0 skips it on a developer machine).
+# (ASGID_TEST_TRIXIE=0 skips it on a developer machine). Last, the wheel: built with
+# scikit-build-core, pip-installed into a fresh venv, serving a FastAPI app (test-wheel.sh).
 #
 # Every suite runs even when an earlier one fails, and the run ends with a table (suite,
 # result, duration); the exit status is non-zero if any suite failed. A build that fails
@@ -111,6 +112,8 @@ if [ "${ASGID_TEST_TRIXIE:-1}" != 0 ]; then
 else
   skip "Debian 13 (trixie): scripts/test-trixie.sh" "ASGID_TEST_TRIXIE=0"
 fi
+
+stage "wheel: pip install into a fresh venv, serve FastAPI" scripts/test-wheel.sh
 
 # Later stages go here, one line each, e.g.: stage "packages" scripts/test-packages.sh
 

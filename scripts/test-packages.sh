@@ -20,6 +20,9 @@
 # the stage prints its runtime. Any failure stops the script with a message and exit 1.
 #
 # Usage: scripts/test-packages.sh [deb-bookworm|deb-trixie|rpm]...   (default: all three)
+#        ASGID_PACKAGES_DIR=dist scripts/test-packages.sh   tests the packages found there
+#                                                            (from scripts/package.sh) instead
+#                                                            of building them
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,7 +30,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/scripts/lib/debian-root.sh"
 cache=${ASGID_TRIXIE_CACHE:-/var/cache/asgid}
 work=""
-port=8765
+port=0  # set from the "Listening on" line: the daemon binds port 0 (a free port)
 
 die() { echo "test-packages.sh: FAILED: $*" >&2; exit 1; }
 step() { echo "=== $*"; }
@@ -78,7 +81,7 @@ APP
   sed -e 's|^app: main:app$|app: hello:app|' \
       -e 's|^# app_dir: .*|app_dir: /opt/asgid-test/app|' \
       -e 's|^# venv:.*|venv: /opt/asgid-test/venv|' \
-      -e "s|^# port: .*|port: $port|" \
+      -e "s|^# port: .*|port: 0|" \
       -e 's|^# workers: .*|workers: 2|' \
       -e 's|^# error_logfile:.*|error_logfile: /var/log/asgid/error.log|' \
       -e 's|^# access_logfile:.*|access_logfile: /var/log/asgid/access.log|' \
@@ -118,8 +121,10 @@ run_daemon() { # run_daemon ROOT CODENAME
       /usr/bin/asgid --config /opt/asgid-test/asgid.yaml </dev/null >/dev/null 2>/run/asgid/stderr &"
   wait_for_line "$r" /var/log/asgid/error.log "Listening on" "$codename: start"
   wait_for_line "$r" /run/asgid/asgid.pid "[0-9]" "$codename: pid file"
+  port=$(grep -o -m 1 'Listening on http://127\.0\.0\.1:[0-9]*' "$r/var/log/asgid/error.log" | sed 's/.*://')
   pid=$(cat "$r/run/asgid/asgid.pid")
-  [ "$(stat -c %U "/proc/$pid")" = asgid ] || die "$codename: the master does not run as asgid"
+  [ "$(stat -c %u "/proc/$pid")" = "$(in_root "$r" "id -u asgid")" ] ||
+    die "$codename: the master does not run as asgid"
   request "$r" "$codename: first request"
   step "$codename: GET / answered by asgid (pid $pid, user asgid)"
 
@@ -143,6 +148,8 @@ run_daemon() { # run_daemon ROOT CODENAME
     sleep 0.1
   done
   if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; die "$codename: still running 40 s after SIGTERM"; fi
+  grep -q "Master (pid $pid) exiting with code 0" "$r/var/log/asgid/error.log" ||
+    { tail -n 20 "$r/var/log/asgid/error.log" >&2; die "$codename: the master did not exit with code 0"; }
   # setsid made the master a process group leader: its workers are in its group.
   ! pgrep -g "$pid" >/dev/null || die "$codename: worker processes left after SIGTERM"
   ! grep -q "Traceback" "$r/var/log/asgid/error.log" ||
@@ -152,8 +159,15 @@ run_daemon() { # run_daemon ROOT CODENAME
 
 test_deb() { # test_deb CODENAME
   local codename=$1 deb r before after
-  step "$codename: building the .deb"
-  deb=$(ASGID_DIST_DIR=$work/dist "$here/scripts/package.sh" deb "$codename" | tail -n 1)
+  local suffix=deb12
+  [ "$codename" = bookworm ] || suffix=deb13
+  if [ -n "${ASGID_PACKAGES_DIR:-}" ]; then
+    deb=$(ls "$ASGID_PACKAGES_DIR"/asgid_*+"$suffix"_*.deb 2>/dev/null | tail -n 1)
+    step "$codename: testing $deb (built before: ASGID_PACKAGES_DIR)"
+  else
+    step "$codename: building the .deb"
+    deb=$(ASGID_DIST_DIR=$work/dist "$here/scripts/package.sh" deb "$codename" | tail -n 1)
+  fi
   [ -f "$deb" ] || die "$codename: scripts/package.sh deb $codename made no .deb"
   step "$codename: lintian $(basename "$deb")"
   lintian --fail-on error,warning --display-info "$deb" >"$work/lintian-$codename.txt" 2>&1 ||
@@ -201,8 +215,13 @@ test_deb() { # test_deb CODENAME
 
 test_rpm() {
   local rpm
-  step "rpm: building"
-  rpm=$(ASGID_DIST_DIR=$work/dist "$here/scripts/package.sh" rpm | tail -n 1)
+  if [ -n "${ASGID_PACKAGES_DIR:-}" ]; then
+    rpm=$(ls "$ASGID_PACKAGES_DIR"/asgid-[0-9]*.rpm 2>/dev/null | grep -v '\.src\.rpm$' | tail -n 1)
+    step "rpm: testing $rpm (built before: ASGID_PACKAGES_DIR)"
+  else
+    step "rpm: building"
+    rpm=$(ASGID_DIST_DIR=$work/dist "$here/scripts/package.sh" rpm | tail -n 1)
+  fi
   [ -f "$rpm" ] || die "scripts/package.sh rpm made no .rpm"
   step "rpm: rpmlint $(basename "$rpm") (packaging/rpm/rpmlint.toml)"
   rpmlint -c "$here/packaging/rpm/rpmlint.toml" "$rpm" >"$work/rpmlint.txt" 2>&1 || true

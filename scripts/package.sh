@@ -140,10 +140,13 @@ package_deb() { # package_deb [CODENAME]
 }
 
 # The macros Fedora and EL get from systemd-rpm-macros, cmake-rpm-macros and
-# python3-rpm-macros, which Debian's rpm lacks: same names and meaning, written here.
+# python3-rpm-macros, which Debian's rpm lacks: same names and meaning, written here. And one
+# fix: Debian's brp-compress is a bash script started as /bin/sh (dash fails on `read -d`, and
+# the man pages stay uncompressed).
 debian_rpm_macros() {
   cat <<'MACROS'
 %_unitdir /usr/lib/systemd/system
+%__brp_compress /bin/bash %{_rpmconfigdir}/brp-compress %{?_prefix}
 %_sysusersdir /usr/lib/sysusers.d
 %__python3 /usr/bin/python3
 %__cmake_builddir redhat-linux-build

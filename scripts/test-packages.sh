@@ -41,11 +41,12 @@ cleanup() {
 }
 
 # A throw-away copy of the cached minbase root of CODENAME, with curl and python3-venv (the
-# test's own tools, installed before the "before" file list is taken).
+# test's own tools) and systemd (on a server it is there before asgid; the package needs its
+# systemd-sysusers), installed before the "before" file list is taken.
 fresh_root() { # fresh_root CODENAME DEST
   local codename=$1 base=$cache/packages-$1-root
-  root_ensure "$codename" "$base" "minbase $codename $root_mirror curl python3-venv" \
-    "$cache/packages-$codename.log" curl ca-certificates python3-venv
+  root_ensure "$codename" "$base" "minbase $codename $root_mirror curl python3-venv systemd" \
+    "$cache/packages-$codename.log" curl ca-certificates python3-venv systemd
   cp -a "$base" "$2"
 }
 
@@ -235,7 +236,7 @@ main() {
   self=$(readlink -f "$0")
   if [ "$(id -u)" -ne 0 ]; then exec sudo --preserve-env "$self" "$@"; fi
   host_tools dpkg-buildpackage:dpkg-dev dh:debhelper fakeroot:fakeroot lintian:lintian \
-    rpmbuild:rpm rpmlint:rpmlint debootstrap:debootstrap curl:curl
+    rpmbuild:rpm rpmlint:rpmlint checkbashisms:devscripts debootstrap:debootstrap curl:curl
   mkdir -p "$cache"
   exec 8>"$cache/packages.lock"
   flock 8

@@ -11,10 +11,10 @@ for f in /usr/bin/asgid /usr/share/man/man1/asgid.1.gz /usr/share/man/man5/asgid
          /etc/asgid /etc/asgid/asgid.yaml /etc/logrotate.d/asgid \
          /usr/lib/systemd/system/asgid.service /usr/lib/systemd/system/asgid@.service \
          /usr/lib/systemd/system/asgid.socket /usr/lib/sysusers.d/asgid.conf \
-         /usr/share/doc/asgid/README.md /usr/share/doc/asgid/configuration.md; do
+         /usr/share/doc/asgid/README.md /usr/share/doc/asgid/configuration.md /var/log/asgid; do
   grep -q -x -F "$f" <<<"$files" || fail "$f is not in the package"
 done
-unexpected=$(grep -v -E '^/(usr/bin/asgid|usr/share/man/man[15]/asgid|etc/asgid|etc/logrotate\.d/asgid|usr/lib/systemd/system/asgid|usr/lib/sysusers\.d/asgid\.conf|usr/share/doc/asgid|usr/lib/\.build-id)' <<<"$files" || true)
+unexpected=$(grep -v -E '^/(usr/bin/asgid|usr/share/man/man[15]/asgid|etc/asgid|etc/logrotate\.d/asgid|usr/lib/systemd/system/asgid|usr/lib/sysusers\.d/asgid\.conf|usr/share/doc/asgid|var/log/asgid|usr/lib/\.build-id)' <<<"$files" || true)
 [ -z "$unexpected" ] || fail "unexpected files: $unexpected"
 echo "    rpm -qlp: $(wc -l <<<"$files") paths, every expected one, nothing else"
 
@@ -44,7 +44,7 @@ grep -q 'systemctl try-restart asgid.service asgid.socket' <<<"$scripts" ||
 echo "    rpm -qp --scripts: %pre user, %post preset (not enable), %preun disable --now, %postun try-restart"
 
 requires=$(rpm -qRp "$rpm_file")
-for dep in 'libev.so.4' 'libyaml-cpp.so' 'libpython3' 'libspdlog.so' 'libz.so.1' '/usr/bin/kill'; do
+for dep in 'libev.so.4' 'libyaml-cpp.so' 'libpython3' 'libspdlog.so' 'libz.so.1' '/usr/bin/kill' 'logrotate'; do
   grep -q -F "$dep" <<<"$requires" || fail "no dependency on $dep"
 done
-echo "    rpm -qRp: $(wc -l <<<"$requires") requirements, including libev, yaml-cpp, libpython3, spdlog, zlib, /usr/bin/kill"
+echo "    rpm -qRp: $(wc -l <<<"$requires") requirements, including libev, yaml-cpp, libpython3, spdlog, zlib, /usr/bin/kill, logrotate"

@@ -163,7 +163,7 @@ test_deb() { # test_deb CODENAME
   local suffix=deb12
   [ "$codename" = bookworm ] || suffix=deb13
   if [ -n "${ASGID_PACKAGES_DIR:-}" ]; then
-    deb=$(ls "$ASGID_PACKAGES_DIR"/asgid_*+"$suffix"_*.deb 2>/dev/null | tail -n 1)
+    deb=$(ls "$ASGID_PACKAGES_DIR"/asgid_*+"$suffix"_*.deb 2>/dev/null | tail -n 1 || true)
     step "$codename: testing $deb (built before: ASGID_PACKAGES_DIR)"
   else
     step "$codename: building the .deb"
@@ -217,7 +217,7 @@ test_deb() { # test_deb CODENAME
 test_rpm() {
   local rpm
   if [ -n "${ASGID_PACKAGES_DIR:-}" ]; then
-    rpm=$(ls "$ASGID_PACKAGES_DIR"/asgid-[0-9]*.rpm 2>/dev/null | grep -v '\.src\.rpm$' | tail -n 1)
+    rpm=$(ls "$ASGID_PACKAGES_DIR"/asgid-[0-9]*.rpm 2>/dev/null | grep -v '\.src\.rpm$' | tail -n 1 || true)
     step "rpm: testing $rpm (built before: ASGID_PACKAGES_DIR)"
   else
     step "rpm: building"

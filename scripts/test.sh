@@ -6,7 +6,9 @@
 # protocols (HTTP parser, HTTP/1.1 connection, WebSocket frames, PROXY header). Then the same
 # on Debian 13 (Python 3.13, llhttp 9) in a debootstrap root: scripts/test-trixie.sh
 # (ASGID_TEST_TRIXIE=0 skips it on a developer machine). Last, the wheel: built with
-# scikit-build-core, pip-installed into a fresh venv, serving a FastAPI app (test-wheel.sh).
+# scikit-build-core, pip-installed into a fresh venv, serving a FastAPI app (test-wheel.sh);
+# and the packages: each .deb installed, run as its service user and purged in a fresh
+# debootstrap root, the .rpm built, linted and queried (test-packages.sh).
 #
 # Every suite runs even when an earlier one fails, and the run ends with a table (suite,
 # result, duration); the exit status is non-zero if any suite failed. A build that fails
@@ -114,8 +116,8 @@ else
 fi
 
 stage "wheel: pip install into a fresh venv, serve FastAPI" scripts/test-wheel.sh
-
-# Later stages go here, one line each, e.g.: stage "packages" scripts/test-packages.sh
+stage "packages: .deb (Debian 12, 13) installed and run in fresh roots, .rpm built and linted" \
+  scripts/test-packages.sh
 
 print_summary
 [ "$failures" -eq 0 ]

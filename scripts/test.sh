@@ -115,9 +115,8 @@ else
   skip "Debian 13 (trixie): scripts/test-trixie.sh" "ASGID_TEST_TRIXIE=0"
 fi
 
-stage "wheel: pip install into a fresh venv, serve FastAPI" scripts/test-wheel.sh
-stage "packages: .deb (Debian 12, 13) installed and run in fresh roots, .rpm built and linted" \
-  scripts/test-packages.sh
+stage "wheel: scripts/test-wheel.sh" scripts/test-wheel.sh
+stage "packages (.deb 12, 13; .rpm)" scripts/test-packages.sh
 
 print_summary
 [ "$failures" -eq 0 ]

@@ -89,14 +89,8 @@ build_deb_here() { # build_deb_here SRC
 build_deb_trixie() { # build_deb_trixie SRC
   [ "$(id -u)" -eq 0 ] || die "the trixie .deb is built in a debootstrap root: run as root"
   host_tools debootstrap:debootstrap
-  local root=$cache/trixie-root packages stamp inside
-  mkdir -p "$cache"
-  exec 9>"$cache/trixie.lock"
-  flock 9
-  packages=$("$here/scripts/install-deps.sh" --list trixie --no-fuzz)
-  stamp=$(printf 'minbase trixie %s\n%s\n' "$root_mirror" "$packages" | sha256sum | cut -d' ' -f1)
-  # shellcheck disable=SC2086 # one package name per word
-  root_ensure trixie "$root" "$stamp" "$cache/debootstrap.log" $packages
+  local root=$cache/trixie-root inside
+  trixie_root_ready "$cache" "$here"
   root_copy_host_config "$root"
   root_mount_system "$root"
   inside=/work/package-$(printf '%s' "$here" | sha256sum | cut -c1-12)

@@ -23,90 +23,8 @@ set -euo pipefail
 
 cache=${ASGID_TRIXIE_CACHE:-/var/cache/asgid}
 root=$cache/trixie-root
-mirror=${ASGID_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-mounts=()
-
-unmount_all() {
-  local i
-  for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
-    umount "${mounts[i]}" 2>/dev/null || umount -l "${mounts[i]}" || true
-  done
-  mounts=()
-}
-
-mount_into() { # mount_into ROOT TARGET MOUNT-ARGS...
-  local target=$1/$2
-  shift 2
-  mkdir -p "$target"
-  mount "$@" "$target"
-  mounts+=("$target")
-}
-
-# /proc, /sys, /dev (with pts and shm) for apt, Python's multiprocessing and the tests.
-mount_system() {
-  mount_into "$1" proc -t proc proc
-  mount_into "$1" sys -t sysfs -o ro sysfs
-  mount_into "$1" dev --bind /dev
-  mount_into "$1" dev/pts --bind /dev/pts
-  mount_into "$1" dev/shm -t tmpfs -o mode=1777,nosuid,nodev tmpfs
-}
-
-# How this machine reaches the network: DNS, hosts, the CA bundle (it may hold a local CA that
-# PyPI's certificate chains to) and pip's configuration. Copied on every run so the root
-# follows the host.
-copy_host_config() {
-  local r=$1 f
-  for f in /etc/resolv.conf /etc/hosts /etc/pip.conf; do
-    if [ -e "$f" ]; then cp -L "$f" "$r$f"; fi
-  done
-  if [ -e /etc/ssl/certs/ca-certificates.crt ]; then
-    mkdir -p "$r/etc/ssl/certs"
-    cp -L /etc/ssl/certs/ca-certificates.crt "$r/etc/ssl/certs/ca-certificates.crt"
-  fi
-  if [ -e "$HOME/.config/pip/pip.conf" ]; then
-    mkdir -p "$r/root/.config/pip"
-    cp -L "$HOME/.config/pip/pip.conf" "$r/root/.config/pip/pip.conf"
-  fi
-}
-
-# The environment inside: a clean one, plus pip's and the proxies' settings from the host.
-# PIP_FIND_LINKS is left out: it names a directory of this host's wheels, not the root's.
-chroot_env=(HOME=/root LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-            DEBIAN_FRONTEND=noninteractive PYTHONDONTWRITEBYTECODE=1)
-set_chroot_env() {
-  local name
-  while IFS='=' read -r name _; do
-    case "$name" in
-      PIP_FIND_LINKS) ;;
-      PIP_* | http_proxy | https_proxy | no_proxy | HTTP_PROXY | HTTPS_PROXY | NO_PROXY)
-        chroot_env+=("$name=${!name}") ;;
-    esac
-  done < <(env)
-}
-
-in_root() { # in_root ROOT COMMAND: runs COMMAND with bash inside ROOT
-  chroot "$1" /usr/bin/env -i "${chroot_env[@]}" /bin/bash -euo pipefail -c "$2"
-}
-
-# debootstrap into ROOT.new, install the packages, then move it into place: an interrupted
-# bootstrap never leaves a half-made root behind.
-build_root() { # build_root STAMP PACKAGES...
-  local stamp=$1 new=$root.new
-  shift
-  echo "=== trixie: building the Debian 13 root in $root (logs in $cache)"
-  rm -rf "$new"
-  debootstrap --variant=minbase trixie "$new" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
-    { tail -n 30 "$cache/debootstrap.log" >&2; return 1; }
-  copy_host_config "$new"
-  mount_system "$new"
-  in_root "$new" "apt-get update -qq && apt-get install -y -qq --no-install-recommends $*" \
-    >"$cache/apt.log" 2>&1 || { tail -n 30 "$cache/apt.log" >&2; return 1; }
-  in_root "$new" "apt-get clean"
-  unmount_all
-  echo "$stamp" >"$new/.asgid-root-stamp"
-  rm -rf "$root"
-  mv "$new" "$root"
-}
+# shellcheck source=lib/debian-root.sh
+. "$(dirname "$(readlink -f "$0")")/lib/debian-root.sh"
 
 # Copies the clone's files into WORK/src in the root; WORK/build and the venv stay.
 copy_tree() { # copy_tree SRC WORK
@@ -174,23 +92,12 @@ main() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap
   fi
 
-  mkdir -p "$cache"
-  exec 9>"$cache/trixie.lock"
-  flock 9
-  trap unmount_all EXIT
+  trap root_unmount_all EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
-  set_chroot_env
-
-  local packages stamp
-  packages=$(scripts/install-deps.sh --list trixie --no-fuzz)
-  stamp=$(printf 'minbase trixie %s\n%s\n' "$mirror" "$packages" | sha256sum | cut -d' ' -f1)
-  if [ "$(cat "$root/.asgid-root-stamp" 2>/dev/null)" != "$stamp" ]; then
-    # shellcheck disable=SC2086 # one package name per word
-    build_root "$stamp" $packages
-  fi
-  copy_host_config "$root"
-  mount_system "$root"
+  trixie_root_ready "$cache" "$src"
+  root_copy_host_config "$root"
+  root_mount_system "$root"
 
   # One work directory per clone, so two clones on one machine keep their own warm builds.
   local work

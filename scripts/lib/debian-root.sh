@@ -1,6 +1,6 @@
-# Helpers for debootstrap roots, sourced by scripts/package.sh and scripts/test-packages.sh
-# (the same steps scripts/test-trixie.sh takes: mounts undone on every exit path, the host's
-# network configuration copied in, a clean environment inside).
+# Helpers for debootstrap roots, sourced by scripts/test-trixie.sh, scripts/package.sh and
+# scripts/test-packages.sh: mounts undone on every exit path, the host's network
+# configuration copied in, a clean environment inside, and the shared Debian 13 root.
 # The caller sets `set -euo pipefail` and `trap root_unmount_all EXIT`.
 
 root_mounts=()
@@ -99,4 +99,19 @@ host_tools() { # host_tools PROGRAM:PACKAGE...
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
+}
+
+# The Debian 13 root that test-trixie.sh builds and tests in and package.sh builds the trixie
+# .deb in: CACHE/trixie-root, remade when trixie's package list in install-deps.sh changes.
+# Takes CACHE/trixie.lock on descriptor 9 (held until the caller exits), so runs from several
+# clones on one machine take turns.
+trixie_root_ready() { # trixie_root_ready CACHE REPO
+  local cache=$1 repo=$2 packages stamp
+  mkdir -p "$cache"
+  exec 9>"$cache/trixie.lock"
+  flock 9
+  packages=$("$repo/scripts/install-deps.sh" --list trixie --no-fuzz)
+  stamp=$(printf 'minbase trixie %s\n%s\n' "$root_mirror" "$packages" | sha256sum | cut -d' ' -f1)
+  # shellcheck disable=SC2086 # one package name per word
+  root_ensure trixie "$cache/trixie-root" "$stamp" "$cache/debootstrap.log" $packages
 }

@@ -54,6 +54,11 @@ def write_app(app_dir: Path, version: str, lifespan: str = "pass", prelude: str 
     os.replace(tmp, app_dir / "reload_app.py")
 
 
+def slow_import(marker: Path) -> str:
+    """A module prelude that records the import has begun, then takes three seconds."""
+    return f"import pathlib, time\npathlib.Path({str(marker)!r}).touch()\ntime.sleep(3)\n"
+
+
 def make_tree(tmp_path: Path) -> Path:
     app_dir = tmp_path / "app"
     app_dir.mkdir()
@@ -205,8 +210,11 @@ def test_a_save_during_a_reload_replaces_the_workers_still_booting(master, tmp_p
     srv, app_dir = start(master, tmp_path)
     (old,) = wait_worker_count(srv.pid, 1)
     mark = len(srv.stderr_text())
-    write_app(app_dir, "v2-slow", prelude="import time\ntime.sleep(3)\n")
-    assert srv.wait_stderr(r"Booting worker", 10, start=mark)
+    importing = tmp_path / "v2-importing"
+    write_app(app_dir, "v2-slow", prelude=slow_import(importing))
+    # Save again only once the new worker is inside the import: saved earlier, it would
+    # import v3 itself and finish the roll before the watcher reports the second save.
+    assert poll(importing.exists, 10), srv.stderr_since(mark)
     write_app(app_dir, "v3")
     assert srv.wait_stderr(r"Reload superseded by a newer change", 10, start=mark)
     assert poll(lambda: version(srv) == "v3", 10), srv.stderr_since(mark)

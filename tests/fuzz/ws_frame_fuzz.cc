@@ -1,7 +1,9 @@
 // libFuzzer target for the WebSocket frame reader (WsEngine::read over websocketpp's hybi13,
 // with our bounded permessage-deflate). The first byte picks the options (permessage-deflate
 // agreed or not, a small or a large message limit) and how the rest is cut into reads; the
-// same bytes are then read whole and in pieces, and both readings must agree. Checked for
+// same bytes are then read whole and in pieces, and both readings must agree (the whole
+// reading takes binary messages into external buffers where the engine reads them directly,
+// and must give every buffer back). Checked for
 // every frame: text is valid UTF-8, no message passes the limit, control payloads fit 125
 // bytes, and the reader never claims more bytes than it was given.
 #include <cstddef>
@@ -55,13 +57,31 @@ bool validUtf8(const std::string& text) {
   return true;
 }
 
+// External buffers on the heap, counted.
+struct HeapSource : asgid::ws::ExternalBufferSource {
+  size_t given = 0;
+  size_t released = 0;
+  asgid::ws::ExternalBuffer messageBuffer(size_t size) override {
+    ++given;
+    auto* owner = new std::pair<std::string, HeapSource*>(std::string(size, '\0'), this);
+    return asgid::ws::ExternalBuffer(owner->first.data(), size, release, owner);
+  }
+  static void release(void* opaque) {
+    auto* owner = static_cast<std::pair<std::string, HeapSource*>*>(opaque);
+    ++owner->second->released;
+    delete owner;
+  }
+};
+
 struct Outcome {
   std::vector<std::pair<Opcode, std::string>> frames;
   uint16_t error = 0;
 };
 
-Outcome readAll(std::string bytes, bool deflate, size_t limit, const std::vector<size_t>& cuts) {
+Outcome readAll(std::string bytes, bool deflate, size_t limit, const std::vector<size_t>& cuts,
+                HeapSource* source) {
   WsEngine engine(limit, deflate);
+  engine.setBufferSource(source);
   if (deflate) {
     asgid::ws::HeaderList headers = {{"sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="},
                                      {"sec-websocket-version", "13"},
@@ -88,6 +108,11 @@ Outcome readAll(std::string bytes, bool deflate, size_t limit, const std::vector
         check(at == end, "needs more but left input");
         break;
       }
+      if (frame.external) {
+        check(frame.opcode == Opcode::kBinary && frame.payload.empty(), "external non-binary");
+        frame.payload.assign(frame.external.data(), frame.external.size());
+        frame.external.reset();
+      }
       if (frame.opcode == Opcode::kText) check(validUtf8(frame.payload), "invalid UTF-8 text");
       if (frame.opcode == Opcode::kText || frame.opcode == Opcode::kBinary) {
         check(frame.payload.size() <= limit, "message over the limit");
@@ -108,9 +133,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t limit = (data[0] & 2) != 0 ? 1 << 20 : 300;
   size_t piece = 1 + data[1] % 17;
   std::string bytes(reinterpret_cast<const char*>(data + 2), size - 2);
-  Outcome whole = readAll(bytes, deflate, limit, {});
+  HeapSource source;
+  Outcome whole = readAll(bytes, deflate, limit, {}, &source);
+  check(source.released == source.given, "an external buffer was not released");
   std::vector<size_t> cuts(bytes.size() / piece + 1, piece);
-  Outcome pieces = readAll(bytes, deflate, limit, cuts);
+  Outcome pieces = readAll(bytes, deflate, limit, cuts, nullptr);
   check(whole.error == pieces.error, "whole and pieces disagree on the error");
   check(whole.frames == pieces.frames, "whole and pieces disagree on the frames");
   return 0;

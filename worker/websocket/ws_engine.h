@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "worker/websocket/external_buffer.h"
+
 namespace asgid::ws {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
@@ -57,6 +59,7 @@ struct HandshakeAnswer {
 struct Frame {
   Opcode opcode = Opcode::kBinary;
   std::string payload;      // a data message, inflated; kClose: the reason
+  ExternalBuffer external;  // or a binary message, when it was read into the buffer source's
   uint16_t close_code = 0;  // kClose: the code (kNoStatus when the frame had none)
 };
 
@@ -82,7 +85,11 @@ class WsEngine {
   // lowercased) and negotiates extensions.
   HandshakeAnswer handshake(std::string_view method, int http_minor, const HeaderList& headers);
 
-  // Reads frames from `data` (which it unmasks in place) until one complete message or control
+  // Where binary messages that arrive in one uncompressed frame are read to (see
+  // external_buffer.h); without a source, or when it gives nothing, into Frame::payload.
+  void setBufferSource(ExternalBufferSource* source);
+
+  // Reads frames from `data` (which it may unmask in place) until one complete message or control
   // frame is ready (kFrame: taken into `frame`), the input is used up (kNeedMore), or the peer
   // broke the protocol (kError: the connection must fail). Call again with the rest.
   ReadResult read(char* data, size_t size, Frame& frame);

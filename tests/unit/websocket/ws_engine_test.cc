@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "tests/unit/websocket/client_frames.h"
 #include "worker/websocket/deflate.h"
@@ -229,6 +230,113 @@ TEST(WsFramesTest, InflatesCompressedMessagesWithinTheLimit) {
   EXPECT_EQ(result.status, ReadStatus::kError);
   EXPECT_EQ(result.close_code, close_code::kProtocolError);
   EXPECT_STREQ(result.error, "RSV1 on a continuation frame");
+}
+
+// Hands out buffers owned by heap strings, and counts what it gave and what came back.
+struct CountingSource : ExternalBufferSource {
+  std::vector<size_t> sizes;  // of every buffer asked for
+  size_t released = 0;
+  bool refuse = false;
+
+  ExternalBuffer messageBuffer(size_t size) override {
+    sizes.push_back(size);
+    if (refuse) return {};
+    auto* owner = new std::string(size, '\xee');
+    return ExternalBuffer(owner->data(), size, &CountingSource::release, new Owner{owner, this});
+  }
+
+ private:
+  struct Owner {
+    std::string* bytes;
+    CountingSource* source;
+  };
+  static void release(void* opaque) {
+    auto* owner = static_cast<Owner*>(opaque);
+    ++owner->source->released;
+    delete owner->bytes;
+    delete owner;
+  }
+};
+
+std::string payloadOf(const Frame& frame) {
+  return frame.external ? std::string(frame.external.data(), frame.external.size()) : frame.payload;
+}
+
+std::string patterned(size_t size) {
+  std::string bytes(size, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>((i * 7919) >> 5);
+  return bytes;
+}
+
+// A binary message in one uncompressed frame is read straight into the source's buffer, sized
+// exactly, whatever the read boundaries; everything else (text, fragments, control frames)
+// takes the engine's own memory.
+TEST(WsFramesTest, ReadsOneFrameBinaryMessagesIntoTheBufferSource) {
+  std::string big = patterned(40000);
+  std::string wire = clientFrame(0x2, big) + clientFrame(0x1, "text") +
+                     clientFrame(0x2, "frag", false) + clientFrame(0x9, "p") +
+                     clientFrame(0x0, "ment") + clientFrame(0x2, "x") + clientFrame(0x2, "");
+  for (size_t step : {1 << 20, 40003, 7, 1}) {
+    CountingSource source;
+    {
+      Reader reader;
+      reader.engine.setBufferSource(&source);
+      reader.feed(wire, step);
+      ASSERT_EQ(reader.last.status, ReadStatus::kFrame) << reader.last.error;
+      ASSERT_EQ(reader.frames.size(), 6u);
+      EXPECT_TRUE(payloadOf(reader.frames[0]) == big) << step;
+      EXPECT_EQ(reader.frames[1].payload, "text");
+      EXPECT_EQ(reader.frames[2].opcode, Opcode::kPing);
+      EXPECT_EQ(payloadOf(reader.frames[3]), "fragment");
+      EXPECT_EQ(reader.frames[3].opcode, Opcode::kBinary);
+      EXPECT_EQ(payloadOf(reader.frames[4]), "x");
+      EXPECT_EQ(reader.frames[5].opcode, Opcode::kBinary);
+      EXPECT_EQ(payloadOf(reader.frames[5]), "");
+      for (size_t i : {1, 2, 3, 5}) EXPECT_FALSE(reader.frames[i].external) << i;
+      EXPECT_TRUE(reader.frames[4].external);
+      // A header that arrives alone is believed up to 16 KiB: the 40000 bytes then grow in the
+      // engine's memory as they come, rather than on the header's word.
+      bool whole_in_hand = step >= 40003;
+      EXPECT_EQ(static_cast<bool>(reader.frames[0].external), whole_in_hand) << step;
+      std::vector<size_t> expected =
+          whole_in_hand ? std::vector<size_t>{40000, 1} : std::vector<size_t>{1};
+      EXPECT_EQ(source.sizes, expected) << step;
+    }
+    EXPECT_EQ(source.released, source.sizes.size()) << step;
+  }
+}
+
+TEST(WsFramesTest, DirectMessagesKeepTheFramingRules) {
+  CountingSource source;
+  source.refuse = true;  // the engine's own memory then: same bytes, same checks
+  Reader reader;
+  reader.engine.setBufferSource(&source);
+  reader.feed(clientFrame(0x2, patterned(1000)));
+  ASSERT_EQ(reader.frames.size(), 1u);
+  EXPECT_FALSE(reader.frames[0].external);
+  EXPECT_TRUE(reader.frames[0].payload == patterned(1000));
+  EXPECT_EQ(source.sizes, std::vector<size_t>{1000});
+  // A whole binary message inside a fragmented one; over --ws-max-size; unmasked.
+  EXPECT_EQ(errorCodeFor(clientFrame(0x2, "a", false) + clientFrame(0x2, "b")),
+            close_code::kProtocolError);
+  EXPECT_EQ(errorCodeFor(clientFrame(0x2, std::string((1 << 16) + 1, 'x'))), close_code::kTooBig);
+  EXPECT_EQ(errorCodeFor(clientFrame(0x2, "abc", true, false, false)), close_code::kProtocolError);
+}
+
+// A message cut off by an error or by the end of the connection gives its buffer back.
+TEST(WsFramesTest, ReleasesAnUnfinishedDirectMessage) {
+  CountingSource source;
+  std::string wire = clientFrame(0x2, patterned(3000));
+  {
+    WsEngine engine(1 << 16, false);
+    engine.setBufferSource(&source);
+    Frame frame;
+    ReadResult result = engine.read(wire.data(), 1500, frame);
+    EXPECT_EQ(result.status, ReadStatus::kNeedMore);
+    EXPECT_EQ(source.sizes, std::vector<size_t>{3000});
+    EXPECT_EQ(source.released, 0u);
+  }
+  EXPECT_EQ(source.released, 1u);
 }
 
 TEST(WsFramesTest, WritesUnmaskedFrames) {

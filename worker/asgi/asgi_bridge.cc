@@ -63,4 +63,20 @@ void AsgiBridge::onWebSocket(ws::WebSocketSession& session) {
   }
 }
 
+namespace {
+void releaseBytes(void* owner) {
+  Py_DECREF(static_cast<PyObject*>(owner));
+}
+}  // namespace
+
+ws::ExternalBuffer AsgiBridge::messageBuffer(size_t size) {
+  // Its contents are undefined until the engine has filled it; nobody sees it before.
+  PyObject* bytes = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(size));
+  if (bytes == nullptr) {
+    PyErr_Clear();  // the engine falls back on its own memory (and will fail the same way)
+    return {};
+  }
+  return ws::ExternalBuffer(PyBytes_AS_STRING(bytes), size, releaseBytes, bytes);
+}
+
 }  // namespace asgid::py

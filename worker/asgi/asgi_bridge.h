@@ -30,6 +30,9 @@ class AsgiBridge final : public http::RequestHandler, public ws::WebSocketHandle
 
   void onRequest(http::Exchange& exchange) override;
   void onWebSocket(ws::WebSocketSession& session) override;
+  // A Python bytes object to read a binary message into: receive() then hands it to the app
+  // as it is. GIL held (the loop thread).
+  ws::ExternalBuffer messageBuffer(size_t size) override;
 
   EventLoop& loop() { return loop_; }
   const ScopeContext& scopeContext() const { return scope_context_; }

@@ -89,10 +89,16 @@ PyObject* receiveMessage(ws::Message& message) {
   PyRef result = PyRef::steal(typedMessage(names.websocket_receive));
   if (!result) return nullptr;
   const auto size = static_cast<Py_ssize_t>(message.data.size());
-  // Text was validated as UTF-8 as it arrived (RFC 6455 8.1).
-  PyRef payload =
-      PyRef::steal(message.text ? PyUnicode_DecodeUTF8(message.data.data(), size, nullptr)
-                                : PyBytes_FromStringAndSize(message.data.data(), size));
+  PyRef payload;
+  if (message.external) {
+    // A bytes object of AsgiBridge::messageBuffer's, filled by the engine.
+    payload = PyRef::steal(static_cast<PyObject*>(message.external.take()));
+  } else if (message.text) {
+    // Validated as UTF-8 as it arrived (RFC 6455 8.1).
+    payload = PyRef::steal(PyUnicode_DecodeUTF8(message.data.data(), size, nullptr));
+  } else {
+    payload = PyRef::steal(PyBytes_FromStringAndSize(message.data.data(), size));
+  }
   if (!payload ||
       PyDict_SetItem(result.get(), message.text ? names.text : names.bytes, payload.get()) < 0) {
     return nullptr;

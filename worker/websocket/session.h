@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "worker/http/exchange.h"
+#include "worker/websocket/external_buffer.h"
 
 namespace asgid::ws {
 
@@ -44,6 +45,7 @@ enum class SendStatus {
 struct Message {
   bool text = false;
   std::string data;
+  ExternalBuffer external;  // a binary message in the handler's storage (then `data` is empty)
 };
 
 // One WebSocket, as the application side drives it (ASGI websocket spec 2.4). Valid from
@@ -89,12 +91,15 @@ class WebSocketSession {
   ~WebSocketSession() = default;
 };
 
-class WebSocketHandler {
+class WebSocketHandler : public ExternalBufferSource {
  public:
   virtual ~WebSocketHandler() = default;
   // A valid WebSocket handshake arrived. The handler starts the app and calls
   // session.attach(), or refuses it with session.reject().
   virtual void onWebSocket(WebSocketSession& session) = 0;
+  // Storage the handler would like a binary message of `size` bytes read into (it then comes
+  // back as Message::external); by default none.
+  ExternalBuffer messageBuffer(size_t) override { return {}; }
 };
 
 }  // namespace asgid::ws

@@ -37,7 +37,9 @@ WebSocketConnection::WebSocketConnection(WebSocketServer& server, net::Transport
       engine_(std::move(engine)),
       handshake_headers_(std::move(handshake.headers)),
       subprotocols_(std::move(handshake.subprotocols)),
-      start_ns_(start_ns) {}
+      start_ns_(start_ns) {
+  engine_->setBufferSource(&server_.handler());
+}
 
 WebSocketConnection::~WebSocketConnection() {
   server_.closed(this);
@@ -138,7 +140,8 @@ void WebSocketConnection::onFrame(Frame& frame) {
     case Opcode::kText:
     case Opcode::kBinary:
       if (state_ != State::kOpen) return;  // after our close, data is dropped (RFC 6455 7.1.1)
-      inbox_.push_back(Message{frame.opcode == Opcode::kText, std::move(frame.payload)});
+      inbox_.push_back(Message{frame.opcode == Opcode::kText, std::move(frame.payload),
+                               std::move(frame.external)});
       frame.payload = std::string();
       if (observer_ != nullptr) {
         transport_.set().wakeSoon();

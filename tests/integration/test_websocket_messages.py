@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from ws_support import (BINARY, CONT, PING, PONG, TEXT, RawWebSocket, connect,
+from ws_support import (BINARY, CONT, PING, PONG, TEXT, RawWebSocket, connect, frame,
                         ws_server)  # noqa: F401 - ws_server is a fixture
 
 APP = "ws_app:app"
@@ -43,6 +45,45 @@ def test_one_megabyte_messages(srv, compression):
             assert ws.recv(timeout=10) == text
             ws.send(data)
             assert ws.recv(timeout=10) == data
+
+
+# Sizes around the engine's thresholds: the 7- and 16-bit length forms, the 16 KiB a header
+# alone is believed for, the 64 KiB of one socket read, and more than a read.
+BOUNDARY_SIZES = [1, 125, 126, 16383, 16384, 16385, 65535, 65536, 65537, 300_000]
+
+
+def test_binary_messages_whatever_their_size_and_read_boundaries(srv):
+    messages = [os.urandom(n) for n in BOUNDARY_SIZES]
+    with RawWebSocket(srv.port, "/echo").open() as ws:
+        for data in messages:
+            # The header alone first, then the payload in three pieces: the server reads the
+            # message in several goes.
+            wire = frame(BINARY, data)
+            header = len(wire) - len(data)
+            ws.send(wire[:header])
+            time.sleep(0.02)
+            for cut in range(3):
+                ws.send(wire[header + cut * len(data) // 3:header + (cut + 1) * len(data) // 3])
+                time.sleep(0.01)
+            assert ws.read_message() == (BINARY, data), len(data)
+        # All at once: headers fall anywhere in the server's reads. (Sent from a thread: the
+        # echoes come back while it sends, and both directions must keep moving.)
+        sender = threading.Thread(
+            target=ws.send, args=(b"".join(frame(BINARY, data) for data in messages),))
+        sender.start()
+        try:
+            for data in messages:
+                assert ws.read_message(timeout=10) == (BINARY, data), len(data)
+        finally:
+            sender.join(10)
+
+
+def test_each_binary_message_stays_the_apps_own(srv):
+    messages = [os.urandom(n) for n in BOUNDARY_SIZES] * 2
+    with RawWebSocket(srv.port, "/hoard").open() as ws:
+        ws.send(b"".join(frame(BINARY, data) for data in messages) + frame(TEXT, b"done"))
+        for data in messages:
+            assert ws.read_message(timeout=10) == (BINARY, data), len(data)
 
 
 def test_many_messages_in_one_burst_keep_their_order(srv):

@@ -208,8 +208,28 @@ async def flood(scope, receive, send, q):
     await send({"type": "websocket.close", "code": 1000})
 
 
+async def hoard(scope, receive, send, q):
+    """Keeps every binary message until the text "done", then sends them all back in order:
+    each message the app was given must stay its own, unchanged by what came after."""
+    await expect_connect(receive)
+    await accept(send)
+    kept = []
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message.get("text") == "done":
+            break
+        assert type(message["bytes"]) is bytes, type(message["bytes"])
+        kept.append(message["bytes"])
+    for data in kept:
+        await send({"type": "websocket.send", "bytes": data})
+    await send({"type": "websocket.close", "code": 1000})
+
+
 ROUTES = {
     "/echo": echo,
+    "/hoard": hoard,
     "/scope": scope_view,
     "/extras": accept_extras,
     "/close-before-accept": close_before_accept,
